@@ -1,0 +1,52 @@
+import pino, { type Logger } from "pino";
+import { currentRequestContext } from "./context.ts";
+
+export type { Logger };
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** Name of the process, added to every line as `service`. */
+  service: string;
+  /**
+   * Minimum level.
+   * @default "info"
+   */
+  level?: string;
+  /**
+   * Human-readable colored output (development) instead of one JSON object per line (production).
+   * @default false
+   */
+  pretty?: boolean;
+}
+
+/**
+ * A pino logger that adds `service` and the current request and correlation ids to every line.
+ * Secrets in common places (authorization headers, passwords, tokens) are redacted.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino({
+    level: options.level ?? "info",
+    base: { service: options.service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    mixin() {
+      const ctx = currentRequestContext();
+      return ctx ? { requestId: ctx.requestId, correlationId: ctx.correlationId } : {};
+    },
+    redact: {
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        "*.password",
+        "*.token",
+        "*.paymentToken",
+        "variables.password",
+        "variables.input.password",
+        "variables.input.paymentToken",
+      ],
+      censor: "[redacted]",
+    },
+    ...(options.pretty
+      ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } }
+      : {}),
+  });
+}

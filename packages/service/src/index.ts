@@ -1,0 +1,205 @@
+/**
+ * Builds a subgraph's HTTP server the same way for every domain: an Apollo subgraph schema at `/graphql`, the
+ * caller's identity (from gateway headers) and fresh DataLoaders in the context of each request, coded errors,
+ * request ids, `/health/live`, `/health/ready`, `/metrics`, and a graceful stop.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { buildSubgraphSchema } from "@apollo/subgraph";
+import { expressMiddleware } from "@as-integrations/express5";
+import express, { type Express } from "express";
+import { GraphQLError, type DocumentNode } from "graphql";
+import { identityFromHeaders, type Identity } from "@ecom/auth";
+import { createErrorFormatter, errorCodeOf } from "@ecom/errors";
+import {
+  createObservabilityHandlers,
+  createObservabilityPlugin,
+  createRequestMiddleware,
+  currentRequestContext,
+  type Logger,
+  type Metrics,
+  type ReadinessCheck,
+} from "@ecom/observability";
+
+/** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
+export type ResolverMap = object;
+
+/** What every subgraph resolver receives as context. */
+export interface SubgraphContext<TLoaders = unknown> {
+  /** The caller, or null when anonymous. */
+  identity: Identity | null;
+  /** Per-request DataLoaders (never shared between requests, so no data leaks across users). */
+  loaders: TLoaders;
+  /** Logger bound to this request. */
+  logger: Logger;
+  requestId: string;
+  correlationId: string;
+}
+
+/** Options of {@link createSubgraphServer}. */
+export interface SubgraphServerOptions<TLoaders> {
+  /** Subgraph name, e.g. `users`. */
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: ResolverMap;
+  logger: Logger;
+  metrics: Metrics;
+  /** Dependencies `/health/ready` checks (database, Redis...). */
+  checks: ReadinessCheck[];
+  /** Shared with the gateway; identity headers without it are refused. */
+  internalSecret: string;
+  /** Builds the DataLoaders of one request. */
+  createLoaders: (identity: Identity | null) => TLoaders;
+  /**
+   * Development mode: stack traces in errors, the Apollo landing page, introspection.
+   * @default false
+   */
+  development?: boolean;
+  /** Mounts extra routes (e.g. a JWKS document) before the GraphQL endpoint. */
+  routes?: (app: Express) => void;
+  /** Extra Apollo plugins. */
+  plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
+  /**
+   * Largest accepted request body.
+   * @default "1mb"
+   */
+  bodyLimit?: string;
+  /** Called on stop, after the HTTP server closed (close pools, queues...). */
+  onStop?: () => Promise<void>;
+}
+
+/** A built subgraph server, not yet listening. */
+export interface SubgraphServer {
+  app: Express;
+  httpServer: http.Server;
+  apollo: ApolloServer<SubgraphContext<never>>;
+  /** Starts listening; resolves with the URL of `/graphql`. */
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops accepting requests, drains the ones in flight, then runs `onStop`. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Builds the HTTP server of a subgraph. Does not listen: call `listen` (the boot file does). */
+export async function createSubgraphServer<TLoaders>(options: SubgraphServerOptions<TLoaders>): Promise<SubgraphServer> {
+  const app = express();
+  app.disable("x-powered-by");
+  const httpServer = http.createServer(app);
+  let shuttingDown = false;
+  const dev = options.development ?? false;
+
+  const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
+    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]),
+    introspection: true,
+    includeStacktraceInErrorResponses: dev,
+    formatError: createErrorFormatter({
+      exposeInternals: dev,
+      onInternalError: (error) => options.logger.error({ err: error }, "unexpected error in resolver"),
+    }),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
+      ...(dev ? [] : [ApolloServerPluginLandingPageDisabled()]),
+      ...(options.plugins ?? []),
+    ],
+  });
+  await apollo.start();
+
+  const handlers = createObservabilityHandlers({ metrics: options.metrics, checks: options.checks, isShuttingDown: () => shuttingDown });
+  app.use(createRequestMiddleware({ metrics: options.metrics }));
+  for (const [path, handler] of Object.entries(handlers)) app.get(path, handler);
+  options.routes?.(app);
+  app.use(
+    "/graphql",
+    express.json({ limit: options.bodyLimit ?? "1mb" }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        let identity: Identity | null;
+        try {
+          identity = identityFromHeaders(req.headers, options.internalSecret);
+        } catch (error) {
+          // Turn the coded error into an HTTP 401 response instead of Apollo's generic context failure.
+          throw new GraphQLError((error as Error).message, { extensions: { code: errorCodeOf(error), http: { status: 401 } } });
+        }
+        const ctx = currentRequestContext();
+        return {
+          identity,
+          loaders: options.createLoaders(identity),
+          logger: options.logger.child({ subgraph: options.name }),
+          requestId: ctx?.requestId ?? "",
+          correlationId: ctx?.correlationId ?? "",
+        };
+      },
+    }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    httpServer,
+    apollo: apollo as unknown as ApolloServer<SubgraphContext<never>>,
+    listen(port, host = "0.0.0.0") {
+      return new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off("error", reject);
+          const actual = (httpServer.address() as AddressInfo).port;
+          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+          resolve({ url: `http://${shownHost}:${actual}/graphql`, port: actual });
+        });
+      });
+    },
+    stop() {
+      stopping ??= (async () => {
+        shuttingDown = true;
+        // apollo.stop() drains: it stops accepting connections and waits for in-flight requests.
+        await apollo.stop();
+        if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+        await options.onStop?.();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Options of {@link runUntilSignal}. */
+export interface RunUntilSignalOptions {
+  logger: Logger;
+  /**
+   * Grace period before a forced exit.
+   * @default 10000
+   */
+  timeoutMs?: number;
+}
+
+/**
+ * Calls `stop` on SIGINT/SIGTERM, then exits 0; exits 1 if stopping takes longer than `timeoutMs` or fails.
+ * Used by boot files so every process shuts down the same way.
+ */
+export function runUntilSignal(stop: () => Promise<void>, options: RunUntilSignalOptions): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    options.logger.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      options.logger.error("graceful shutdown timed out; exiting");
+      process.exit(1);
+    }, options.timeoutMs ?? 10_000);
+    timer.unref();
+    stop().then(
+      () => {
+        options.logger.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        options.logger.error({ err: error }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
