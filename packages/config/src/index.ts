@@ -73,8 +73,22 @@ export const nodeEnv = z.enum(["development", "test", "production"]).default("de
 /** pino log level. @default "info" */
 export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 
-/** A TCP port (0 lets the OS choose, used by tests). */
-export const port = (defaultPort: number) => z.coerce.number().int().min(0).max(65535).default(defaultPort);
+/**
+ * A TCP port, 0 to 65535 (0 lets the OS choose, used by tests). Only plain decimal digits are accepted: `Number()`
+ * would also take `0x50`, `1e3` or `80.0`, which are typos rather than ports.
+ */
+export const port = (defaultPort: number) =>
+  z
+    .string()
+    .default(String(defaultPort))
+    .transform((v, ctx) => {
+      const n = /^\d{1,5}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+      if (!Number.isInteger(n) || n > 65535) {
+        ctx.addIssue({ code: "custom", message: `must be a port number from 0 to 65535 (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
 
 /** An http(s) URL. */
 export const httpUrl = () => z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
@@ -86,12 +100,21 @@ export const postgresUrl = () =>
 /** A `redis://` URL. */
 export const redisUrl = () => z.string().regex(/^rediss?:\/\/.+/, "must be a redis:// URL, e.g. redis://127.0.0.1:6379/0");
 
-/** `true`/`false`/`1`/`0`/`yes`/`no` (case-insensitive). */
+const TRUE_WORDS: ReadonlySet<string> = new Set(["true", "1", "yes"]);
+const FALSE_WORDS: ReadonlySet<string> = new Set(["false", "0", "no"]);
+
+/** `true`/`false`/`1`/`0`/`yes`/`no`, case-insensitive, surrounding spaces ignored. */
 export const booleanFlag = (defaultValue: boolean) =>
   z
-    .enum(["true", "false", "1", "0", "yes", "no", "TRUE", "FALSE", "YES", "NO"], { error: "must be true or false" })
+    .string()
     .default(defaultValue ? "true" : "false")
-    .transform((v) => ["true", "1", "yes"].includes(v.toLowerCase()));
+    .transform((v, ctx) => {
+      const word = v.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      ctx.addIssue({ code: "custom", message: `must be true or false (also 1/0, yes/no; got "${v}")` });
+      return z.NEVER;
+    });
 
 /** A duration: a number of milliseconds or a number with a unit (`ms`, `s`, `m`, `h`), e.g. `15m`. */
 export const durationMs = (defaultValue: string) =>
@@ -109,13 +132,27 @@ export const durationMs = (defaultValue: string) =>
     });
 
 /**
+ * Second argument of `.superRefine` for cross-variable rules: run the rule even when some other variable is
+ * invalid. By default zod skips an object's refinements as soon as one field fails, so a production deployment
+ * with a bad `PORT` would not also hear that `JWT_PRIVATE_KEY` is missing (two round trips instead of one).
+ * Rules given this must tolerate values of the wrong type ({@link requiredInProduction} and
+ * `refuseDevSecretInProduction` do).
+ *
+ * @example z.object({...}).superRefine(requiredInProduction(["JWT_PRIVATE_KEY"]), evenIfOtherVariablesFail)
+ */
+export const evenIfOtherVariablesFail = {
+  when: (payload: { value: unknown }): boolean => typeof payload.value === "object" && payload.value !== null,
+};
+
+/**
  * Adds a problem for each named key that is unset when `NODE_ENV` is `production`: development defaults that
  * would be insecure in production (a generated signing key, a well-known secret) must then be set explicitly.
- * Use in `.superRefine(requiredInProduction(["JWT_PRIVATE_KEY"]))` on an object schema with `NODE_ENV`.
+ * Use in `.superRefine(requiredInProduction(["JWT_PRIVATE_KEY"]), evenIfOtherVariablesFail)` on an object schema
+ * with `NODE_ENV` (without the second argument the rule is skipped while another variable is invalid).
  */
 export function requiredInProduction<T extends { NODE_ENV: string }>(keys: ReadonlyArray<keyof T & string>) {
   return (value: T, ctx: z.RefinementCtx) => {
-    if (value.NODE_ENV !== "production") return;
+    if (value?.NODE_ENV !== "production") return;
     for (const key of keys) {
       if (value[key] === undefined || value[key] === "") {
         ctx.addIssue({ code: "custom", path: [key], message: "must be set in production (no insecure default)" });

@@ -1,0 +1,229 @@
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  baseEnv,
+  booleanFlag,
+  durationMs,
+  evenIfOtherVariablesFail,
+  httpUrl,
+  isConfigError,
+  parseEnv,
+  port,
+  postgresUrl,
+  redisUrl,
+  requiredInProduction,
+  z,
+} from "@ecom/config";
+
+const schema = z
+  .object({
+    ...baseEnv,
+    PORT: port(4001),
+    DATABASE_URL: postgresUrl(),
+    REDIS_URL: redisUrl(),
+    JWKS_URL: httpUrl(),
+    JWT_PRIVATE_KEY: z.string().optional(),
+    CACHE_ENABLED: booleanFlag(true),
+    JWT_TTL: durationMs("1h"),
+  })
+  .superRefine(requiredInProduction(["JWT_PRIVATE_KEY"]), evenIfOtherVariablesFail);
+
+const valid = {
+  DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db",
+  REDIS_URL: "redis://127.0.0.1:6379/0",
+  JWKS_URL: "http://localhost:4001/.well-known/jwks.json",
+};
+
+function configErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(isConfigError(error)).toBe(true);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+/** Parses a single variable with `field` (the other variables of `schema` do not matter). */
+const one = <T extends z.ZodType>(field: T, value: string | undefined) => parseEnv("t", z.object({ V: field }), { V: value }).V;
+const problemOf = <T extends z.ZodType>(field: T, value: string) =>
+  configErrorOf(() => parseEnv("t", z.object({ V: field }), { V: value })).problems;
+
+describe("parseEnv", () => {
+  it("reports every missing or invalid variable in one ConfigError, naming each and what is wrong", () => {
+    const error = configErrorOf(() =>
+      parseEnv("users", schema, {
+        NODE_ENV: "production",
+        PORT: "eighty",
+        REDIS_URL: "http://127.0.0.1:6379",
+        JWKS_URL: "ftp://keys",
+        CACHE_ENABLED: "maybe",
+        JWT_TTL: "5 weeks",
+        LOG_LEVEL: "loud",
+      }),
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.service).toBe("users");
+    const lines = Object.fromEntries(error.problems.map((p) => [p.slice(0, p.indexOf(":")), p.slice(p.indexOf(":") + 1).trim()]));
+    expect(Object.keys(lines).sort()).toEqual(
+      ["CACHE_ENABLED", "DATABASE_URL", "JWKS_URL", "JWT_PRIVATE_KEY", "JWT_TTL", "LOG_LEVEL", "PORT", "REDIS_URL"].sort(),
+    );
+    expect(lines["DATABASE_URL"]).toBe("is required but not set");
+    expect(lines["PORT"]).toMatch(/port number.*"eighty"/);
+    expect(lines["REDIS_URL"]).toMatch(/redis:\/\//);
+    expect(lines["JWKS_URL"]).toMatch(/http\(s\) URL/);
+    expect(lines["CACHE_ENABLED"]).toMatch(/true or false.*"maybe"/);
+    expect(lines["JWT_TTL"]).toMatch(/duration.*"5 weeks"/);
+    expect(lines["LOG_LEVEL"]).toMatch(/info/);
+    expect(lines["JWT_PRIVATE_KEY"]).toMatch(/must be set in production/);
+    // One message a human can act on: header with the count, then one line per problem.
+    expect(error.message).toMatch(/^Invalid configuration for users \(8 problems\):\n/);
+    for (const p of error.problems) expect(error.message).toContain(`  - ${p}\n`);
+  });
+
+  it("treats empty strings as unset: required variables are missing, optional ones take their default", () => {
+    const error = configErrorOf(() => parseEnv("t", schema, { ...valid, DATABASE_URL: "" }));
+    expect(error.problems).toEqual(["DATABASE_URL: is required but not set"]);
+    const env = parseEnv("t", schema, { ...valid, PORT: "", NODE_ENV: "", CACHE_ENABLED: "", JWT_TTL: "" });
+    expect(env).toMatchObject({ PORT: 4001, NODE_ENV: "development", CACHE_ENABLED: true, JWT_TTL: 3_600_000 });
+  });
+
+  it("returns typed values with defaults applied when everything is valid", () => {
+    const env = parseEnv("t", schema, { ...valid, PORT: "4100", CACHE_ENABLED: "no", JWT_TTL: "15m", UNRELATED: "x" });
+    expect(env).toEqual({
+      NODE_ENV: "development",
+      LOG_LEVEL: "info",
+      HOST: "0.0.0.0",
+      PORT: 4100,
+      ...valid,
+      CACHE_ENABLED: false,
+      JWT_TTL: 900_000,
+    });
+  });
+});
+
+describe("requiredInProduction", () => {
+  it("refuses a missing JWT_PRIVATE_KEY in production", () => {
+    const error = configErrorOf(() => parseEnv("users", schema, { ...valid, NODE_ENV: "production" }));
+    expect(error.problems).toEqual(["JWT_PRIVATE_KEY: must be set in production (no insecure default)"]);
+  });
+
+  it("counts an empty JWT_PRIVATE_KEY as missing in production", () => {
+    const error = configErrorOf(() => parseEnv("users", schema, { ...valid, NODE_ENV: "production", JWT_PRIVATE_KEY: "" }));
+    expect(error.problems).toHaveLength(1);
+  });
+
+  it("accepts a missing JWT_PRIVATE_KEY in development and test", () => {
+    expect(parseEnv("users", schema, { ...valid, NODE_ENV: "development" }).JWT_PRIVATE_KEY).toBeUndefined();
+    expect(parseEnv("users", schema, { ...valid, NODE_ENV: "test" }).JWT_PRIVATE_KEY).toBeUndefined();
+    expect(parseEnv("users", schema, { ...valid }).NODE_ENV).toBe("development");
+  });
+
+  it("accepts a set JWT_PRIVATE_KEY in production", () => {
+    expect(parseEnv("users", schema, { ...valid, NODE_ENV: "production", JWT_PRIVATE_KEY: "pem" }).JWT_PRIVATE_KEY).toBe("pem");
+  });
+});
+
+describe("port", () => {
+  it.each([
+    ["0", 0],
+    ["80", 80],
+    ["65535", 65535],
+    [" 4001 ", 4001],
+  ])("parses %j as %d", (raw, expected) => {
+    expect(one(port(1), raw)).toBe(expected);
+  });
+
+  it("uses the default when unset", () => {
+    expect(one(port(4002), undefined)).toBe(4002);
+  });
+
+  it.each(["65536", "-1", "80.5", "0x50", "1e3", "eighty", "80 80"])("rejects %j", (raw) => {
+    expect(problemOf(port(1), raw)).toEqual([`V: must be a port number from 0 to 65535 (got "${raw}")`]);
+  });
+});
+
+describe("booleanFlag", () => {
+  it.each([
+    ["true", true],
+    ["TRUE", true],
+    ["True", true],
+    ["1", true],
+    ["yes", true],
+    [" Yes ", true],
+    ["false", false],
+    ["FALSE", false],
+    ["0", false],
+    ["no", false],
+    ["No", false],
+  ])("parses %j as %s", (raw, expected) => {
+    expect(one(booleanFlag(!expected), raw)).toBe(expected);
+  });
+
+  it("uses the default when unset", () => {
+    expect(one(booleanFlag(true), undefined)).toBe(true);
+    expect(one(booleanFlag(false), undefined)).toBe(false);
+  });
+
+  it.each(["maybe", "on", "2", "truee"])("rejects %j", (raw) => {
+    expect(problemOf(booleanFlag(false), raw)[0]).toMatch(/^V: must be true or false/);
+  });
+});
+
+describe("durationMs", () => {
+  it.each([
+    ["250", 250],
+    ["250ms", 250],
+    ["30s", 30_000],
+    ["1.5s", 1500],
+    ["15m", 900_000],
+    ["1h", 3_600_000],
+    ["2 h", 7_200_000],
+    ["0", 0],
+  ])("parses %j as %d ms", (raw, expected) => {
+    expect(one(durationMs("1s"), raw)).toBe(expected);
+  });
+
+  it("parses its default", () => {
+    expect(one(durationMs("15m"), undefined)).toBe(900_000);
+  });
+
+  it.each(["-5s", "1d", "s", "1h30m", "fast", "1,5s"])("rejects %j", (raw) => {
+    expect(problemOf(durationMs("1s"), raw)).toEqual([`V: must be a duration such as 500ms, 30s, 15m or 1h (got "${raw}")`]);
+  });
+});
+
+describe("loadEnvOrExit", () => {
+  const require = createRequire(import.meta.url);
+  const tsxCli = require.resolve("tsx/cli");
+  const script = fileURLToPath(new URL("./fixtures/load-bad-env.ts", import.meta.url));
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [tsxCli, script], {
+      // Only what the child needs: a stray DATABASE_URL in the developer's shell must not change the outcome.
+      env: { PATH: process.env["PATH"] ?? "", ...env },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+
+  it("exits with status 1 and prints every problem to stderr", () => {
+    const result = run({ NODE_ENV: "production", PORT: "99999", LOG_LEVEL: "" });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("Invalid configuration for fixture (3 problems):");
+    expect(result.stderr).toContain('  - PORT: must be a port number from 0 to 65535 (got "99999")');
+    expect(result.stderr).toContain("  - DATABASE_URL: is required but not set");
+    expect(result.stderr).toContain("  - JWT_PRIVATE_KEY: must be set in production (no insecure default)");
+    // A readable message, not a crash: no stack trace.
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("starts normally with a valid environment", () => {
+    const result = run({ DATABASE_URL: "postgres://127.0.0.1/db", PORT: "4100" });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("started on port 4100\n");
+    expect(result.status).toBe(0);
+  });
+});
