@@ -168,3 +168,21 @@ export const baseEnv = {
   /** Interface to listen on. @default "0.0.0.0" */
   HOST: z.string().default("0.0.0.0"),
 };
+
+/** Development default of `INTERNAL_SECRET`, refused in production by {@link internalSecretEnv}'s rule. */
+export const DEV_INTERNAL_SECRET = "dev-internal-secret-change-me";
+
+/**
+ * `INTERNAL_SECRET`, shared by the gateway and the subgraphs: identity headers are trusted only with it.
+ * Combine with `.superRefine(refuseDevSecretInProduction)`.
+ */
+export const internalSecretEnv = {
+  INTERNAL_SECRET: z.string().min(16, "must be at least 16 characters").default(DEV_INTERNAL_SECRET),
+};
+
+/** Refuses the development `INTERNAL_SECRET` when `NODE_ENV` is production. */
+export function refuseDevSecretInProduction(value: { NODE_ENV: string; INTERNAL_SECRET: string }, ctx: z.RefinementCtx): void {
+  if (value.NODE_ENV === "production" && value.INTERNAL_SECRET === DEV_INTERNAL_SECRET) {
+    ctx.addIssue({ code: "custom", path: ["INTERNAL_SECRET"], message: "must be set in production (the development default is public)" });
+  }
+}

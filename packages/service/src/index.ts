@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express } from "express";
@@ -23,6 +23,8 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from "@ecom/observability";
+
+export { DateTimeScalar } from "./scalars.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
 export type ResolverMap = object;
@@ -100,6 +102,8 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     }),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Federated tracing (ftv1) only serves Apollo Studio; it costs on every request, so it is off.
+      ApolloServerPluginInlineTraceDisabled(),
       createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
       ...(dev ? [] : [ApolloServerPluginLandingPageDisabled()]),
       ...(options.plugins ?? []),
