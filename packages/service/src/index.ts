@@ -25,6 +25,10 @@ import {
 } from "@ecom/observability";
 
 export { DateTimeScalar } from "./scalars.ts";
+export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagination.ts";
+export type { PageArgs, PageArgsOptions, PageRequest } from "./pagination.ts";
+export { createEntityClient, EntityClientError, isEntityClientError } from "./entity-client.ts";
+export type { EntityClientOptions } from "./entity-client.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
 export type ResolverMap = object;
