@@ -48,7 +48,8 @@ function configErrorOf(fn: () => unknown): ConfigError {
 }
 
 /** Parses a single variable with `field` (the other variables of `schema` do not matter). */
-const one = <T extends z.ZodType>(field: T, value: string | undefined) => parseEnv("t", z.object({ V: field }), { V: value }).V;
+const one = <T extends z.ZodType>(field: T, value: string | undefined): z.output<T> =>
+  (parseEnv("t", z.object({ V: field }), { V: value }) as { V: z.output<T> }).V;
 const problemOf = <T extends z.ZodType>(field: T, value: string) =>
   configErrorOf(() => parseEnv("t", z.object({ V: field }), { V: value })).problems;
 

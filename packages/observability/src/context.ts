@@ -9,8 +9,9 @@ export interface RequestContext {
   correlationId: string;
 }
 
-/** Header names used to propagate {@link RequestContext}. */
+/** Header carrying {@link RequestContext.requestId} (set on responses; accepted from clients as a correlation id). */
 export const REQUEST_ID_HEADER = "x-request-id";
+/** Header carrying {@link RequestContext.correlationId}, forwarded on every hop. */
 export const CORRELATION_ID_HEADER = "x-correlation-id";
 
 const storage = new AsyncLocalStorage<RequestContext>();

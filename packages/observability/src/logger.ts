@@ -1,4 +1,4 @@
-import pino, { type Logger } from "pino";
+import pino, { type DestinationStream, type Logger } from "pino";
 import { currentRequestContext } from "./context.ts";
 
 export type { Logger };
@@ -17,6 +17,11 @@ export interface LoggerOptions {
    * @default false
    */
   pretty?: boolean;
+  /**
+   * Where JSON lines go (ignored with `pretty`). Tests pass a stream to read the lines back.
+   * @default stdout
+   */
+  destination?: DestinationStream;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface LoggerOptions {
  * Secrets in common places (authorization headers, passwords, tokens) are redacted.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino({
+  const settings: pino.LoggerOptions = {
     level: options.level ?? "info",
     base: { service: options.service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -33,9 +38,16 @@ export function createLogger(options: LoggerOptions): Logger {
       return ctx ? { requestId: ctx.requestId, correlationId: ctx.correlationId } : {};
     },
     redact: {
+      // Top-level keys and one level down (pino's `*` is a single level); headers by their exact path.
       paths: [
         "req.headers.authorization",
         "req.headers.cookie",
+        'req.headers["x-internal-secret"]',
+        "headers.authorization",
+        'headers["x-internal-secret"]',
+        "password",
+        "token",
+        "paymentToken",
         "*.password",
         "*.token",
         "*.paymentToken",
@@ -48,5 +60,6 @@ export function createLogger(options: LoggerOptions): Logger {
     ...(options.pretty
       ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } }
       : {}),
-  });
+  };
+  return options.destination && !options.pretty ? pino(settings, options.destination) : pino(settings);
 }
