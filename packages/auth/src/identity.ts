@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import { unauthenticated, forbidden } from "@ecom/errors";
 
 /** Roles of the public API. */
@@ -30,12 +30,14 @@ export function identityToHeaders(identity: Identity | null, internalSecret: str
   return headers;
 }
 
-function secretsMatch(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
+// Compares digests, not the strings: equal-length inputs make the comparison constant-time without an early
+// length check (which would tell an attacker the secret's length). An empty configured secret matches nothing.
+function secretsMatch(received: string, expected: string): boolean {
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(received), digest(expected)) && expected.length > 0;
 }
 
+/** Request headers: a Fetch `Headers` (or anything with `get`) or node's `IncomingHttpHeaders` (lower-case keys). */
 type HeaderBag = { get(name: string): string | null | undefined } | Record<string, string | string[] | undefined>;
 
 function header(headers: HeaderBag, name: string): string | undefined {

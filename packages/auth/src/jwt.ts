@@ -52,7 +52,10 @@ export interface TokenSettings {
   audience: string;
 }
 
-/** Issues access tokens: `sub` = user id, `role` claim, `exp` after `ttlSeconds`. */
+/**
+ * Issues access tokens: `sub` = user id, `role` claim (and `email` when given), `iat` now, `exp` after
+ * `ttlSeconds`, signed ES256 with the key's `kid` in the header.
+ */
 export function createTokenIssuer(key: SigningKey, settings: TokenSettings & { ttlSeconds: number }) {
   return async (user: { id: string; role: Role; email?: string }): Promise<string> =>
     new SignJWT({ role: user.role, ...(user.email ? { email: user.email } : {}) })
@@ -68,16 +71,39 @@ export function createTokenIssuer(key: SigningKey, settings: TokenSettings & { t
 /** Where a verifier gets the public keys: a JWKS URL (fetched and cached) or a JWKS document. */
 export type KeySource = { jwksUrl: string } | { jwks: JSONWebKeySet };
 
+/** Options of {@link createTokenVerifier}. */
+export interface TokenVerifierOptions {
+  /**
+   * The clock `exp`/`nbf` are checked against (tests move it instead of waiting).
+   * @default () => new Date()
+   */
+  now?: () => Date;
+  /**
+   * Clock skew tolerated between the issuer and the verifier, in seconds.
+   * @default 0
+   */
+  clockToleranceSeconds?: number;
+}
+
 /**
  * Verifies access tokens against the issuer's JWKS (cached; refetched on an unknown `kid`, at most every 30 s).
+ * Tokens must be ES256 with the configured issuer and audience, a `sub`, a `role` and an `exp`.
  * @returns a function resolving to the caller's identity, or throwing UNAUTHENTICATED with a reason.
  */
-export function createTokenVerifier(source: KeySource, settings: TokenSettings) {
+export function createTokenVerifier(source: KeySource, settings: TokenSettings, options: TokenVerifierOptions = {}) {
   const keys: JWTVerifyGetKey =
     "jwksUrl" in source ? createRemoteJWKSet(new URL(source.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 }) : createLocalJWKSet(source.jwks);
   return async (token: string): Promise<Identity> => {
     try {
-      const { payload } = await jwtVerify(token, keys, { issuer: settings.issuer, audience: settings.audience, algorithms: [JWT_ALG] });
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: [JWT_ALG],
+        // jose accepts a token without `exp` as never expiring: ours always carry one, so refuse the rest.
+        requiredClaims: ["exp", "sub"],
+        clockTolerance: options.clockToleranceSeconds ?? 0,
+        ...(options.now ? { currentDate: options.now() } : {}),
+      });
       const role = payload["role"];
       if (typeof payload.sub !== "string" || (role !== "CUSTOMER" && role !== "ADMIN")) throw new Error("missing claims");
       return { userId: payload.sub, role };
