@@ -1,0 +1,140 @@
+/**
+ * Bundles one deployable (`gateway` or `subgraphs/<name>`) for its container: `<ws>/src/index.ts` ->
+ * `<ws>/dist/index.js` (ESM, Node 20).
+ *
+ * The `@ecom/*` workspace packages export TypeScript source, so they are inlined; every other npm package stays
+ * external and is resolved at run time from the image's production `node_modules` (native addons, Prisma's wasm
+ * runtime and CommonJS packages keep working as published). Files next to the sources that are read at run time
+ * through `new URL("./x", import.meta.url)` (e.g. `src/schema.graphql`) are copied to the same place under `dist/`.
+ *
+ * Usage: from a deployable's folder `tsx ../../scripts/build-service.ts` (its `npm run build`), or from the root
+ * `tsx scripts/build-service.ts subgraphs/users`.
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Metafile, type Plugin } from "esbuild";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Options of {@link buildService}. */
+export interface BuildServiceOptions {
+  /** The deployable's folder, absolute or relative to the repository root (`gateway`, `subgraphs/users`). */
+  workspace: string;
+  /**
+   * Entry file, relative to the workspace.
+   * @default "src/index.ts"
+   */
+  entry?: string;
+  /**
+   * Output folder, relative to the workspace.
+   * @default "dist"
+   */
+  outdir?: string;
+}
+
+/** What {@link buildService} produced. */
+export interface BuildServiceResult {
+  outfile: string;
+  /** Bare module specifiers left to `node_modules` at run time. */
+  externals: string[];
+  /** Copied run-time assets, relative to the output folder. */
+  assets: string[];
+  metafile: Metafile;
+}
+
+/** Package name of a bare specifier (`@scope/name/sub` -> `@scope/name`, `name/sub` -> `name`). */
+function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier);
+}
+
+/** Inlines `@ecom/*`; every other bare import (and `node:` built-ins) stays an import of the bundle. */
+function externalizeNpmPackages(externals: Set<string>): Plugin {
+  return {
+    name: "externalize-npm-packages",
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (path.isAbsolute(args.path) || args.path.startsWith("@ecom/")) return undefined;
+        if (!args.path.startsWith("node:")) externals.add(packageName(args.path));
+        return { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+const SOURCE_FILE = /\.(c|m)?(t|j)sx?$/;
+
+/** Non-code files under `src/` (excluding generated code), relative to `src/`. */
+function runtimeAssets(srcDir: string, relative = ""): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(path.join(srcDir, relative), { withFileTypes: true })) {
+    const rel = path.join(relative, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === "generated" || entry.name === "__generated__") continue;
+      found.push(...runtimeAssets(srcDir, rel));
+    } else if (!SOURCE_FILE.test(entry.name)) {
+      found.push(rel);
+    }
+  }
+  return found;
+}
+
+/** Bundles one deployable into `<workspace>/dist/index.js`. */
+export async function buildService(options: BuildServiceOptions): Promise<BuildServiceResult> {
+  const workspace = path.resolve(ROOT, options.workspace);
+  const entry = path.join(workspace, options.entry ?? "src/index.ts");
+  const outdir = path.join(workspace, options.outdir ?? "dist");
+  if (!existsSync(entry)) throw new Error(`no entry point: ${path.relative(ROOT, entry)}`);
+
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  const externals = new Set<string>();
+  const outfile = path.join(outdir, "index.js");
+  const result = await build({
+    absWorkingDir: workspace,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "linked",
+    metafile: true,
+    logLevel: "warning",
+    // Bundled CommonJS-style code may still call require(): give ESM output one.
+    banner: { js: 'import { createRequire as __ecomCreateRequire } from "node:module";\nconst require = __ecomCreateRequire(import.meta.url);' },
+    plugins: [externalizeNpmPackages(externals)],
+  });
+
+  const srcDir = path.dirname(entry);
+  const assets = runtimeAssets(srcDir);
+  for (const asset of assets) cpSync(path.join(srcDir, asset), path.join(outdir, asset));
+  return { outfile, externals: [...externals].sort(), assets, metafile: result.metafile };
+}
+
+/** The workspace to build: the argument, else the current folder (as `npm run build` in a workspace runs it). */
+function workspaceFromArgs(argv: string[]): string {
+  const arg = argv[2];
+  if (arg) return arg;
+  const cwd = path.relative(ROOT, process.cwd());
+  if (cwd === "" || cwd.startsWith("..")) throw new Error("usage: tsx scripts/build-service.ts <gateway|subgraphs/NAME>");
+  return cwd;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1] === fileURLToPath(import.meta.url)) {
+  const started = Date.now();
+  const workspace = workspaceFromArgs(process.argv);
+  buildService({ workspace })
+    .then((r) => {
+      const kb = Math.round(r.metafile.outputs[path.relative(path.resolve(ROOT, workspace), r.outfile)]?.bytes ?? 0) / 1024;
+      process.stdout.write(
+        `built ${path.relative(ROOT, r.outfile)} (${kb.toFixed(0)} KiB, ${Date.now() - started} ms); ` +
+          `external: ${r.externals.join(", ") || "none"}${r.assets.length ? `; assets: ${r.assets.join(", ")}` : ""}\n`,
+      );
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
+}
