@@ -186,3 +186,6 @@ export function refuseDevSecretInProduction(value: { NODE_ENV: string; INTERNAL_
     ctx.addIssue({ code: "custom", path: ["INTERNAL_SECRET"], message: "must be set in production (the development default is public)" });
   }
 }
+
+export { GATEWAY_PORT, SUBGRAPHS, SUBGRAPH_NAMES, isSubgraphName, subgraphUrlVariable, defaultSubgraphUrl } from "./topology.ts";
+export type { SubgraphName } from "./topology.ts";
