@@ -1,0 +1,53 @@
+/**
+ * scripts/build-service.ts: a deployable becomes one ESM file that inlines the @ecom/* workspace packages (they
+ * export TypeScript source, which node_modules cannot run) and leaves every npm package to node_modules.
+ */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildService, ROOT } from "../../scripts/build-service.ts";
+
+const FIXTURE = "tests/deploy/fixtures/service";
+
+afterAll(() => rmSync(path.join(ROOT, FIXTURE, "dist"), { recursive: true, force: true }));
+
+describe("build-service", { timeout: 60_000 }, () => {
+  it("bundles a deployable into dist/index.js that runs from node_modules alone", async () => {
+    const result = await buildService({ workspace: FIXTURE });
+
+    expect(path.relative(ROOT, result.outfile)).toBe(`${FIXTURE}/dist/index.js`);
+    // The workspace package is inlined, the npm package is not.
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((i) => i.endsWith("packages/errors/src/index.ts"))).toBe(true);
+    expect(inputs.filter((i) => i.includes("node_modules"))).toEqual([]);
+    expect(result.externals).toEqual(["graphql"]);
+
+    const code = readFileSync(result.outfile, "utf8");
+    expect(code).not.toMatch(/from ["']@ecom\//);
+    expect(code).toMatch(/from ["']graphql["']/);
+    expect(result.assets).toEqual(["message.txt"]);
+
+    const out = execFileSync(process.execPath, [result.outfile], { cwd: path.dirname(result.outfile), encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({
+      code: "NOT_FOUND",
+      graphql: expect.stringMatching(/^16\./),
+      greeting: "hello, bundle",
+      asset: "asset copied next to the bundle",
+    });
+  });
+
+  it("fails clearly when the deployable has no entry point", async () => {
+    await expect(buildService({ workspace: FIXTURE, entry: "src/missing.ts" })).rejects.toThrow(/no entry point/);
+  });
+});
+
+describe("deployables", () => {
+  const deployables = ["gateway", ...readdirSync(path.join(ROOT, "subgraphs")).map((name) => `subgraphs/${name}`)];
+
+  it.each(deployables)("%s builds with scripts/build-service.ts", (workspace) => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, workspace, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+    const relative = path.relative(path.join(ROOT, workspace), path.join(ROOT, "scripts/build-service.ts"));
+    expect(pkg.scripts?.["build"]).toBe(`tsx ${relative}`);
+  });
+});
