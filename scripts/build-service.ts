@@ -103,7 +103,9 @@ export async function buildService(options: BuildServiceOptions): Promise<BuildS
     metafile: true,
     logLevel: "warning",
     // Bundled CommonJS-style code may still call require(): give ESM output one.
-    banner: { js: 'import { createRequire as __ecomCreateRequire } from "node:module";\nconst require = __ecomCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __ecomCreateRequire } from "node:module";\nconst require = __ecomCreateRequire(import.meta.url);',
+    },
     plugins: [externalizeNpmPackages(externals)],
   });
 
