@@ -75,6 +75,19 @@ export interface SubgraphServerOptions<TLoaders> {
   bodyLimit?: string;
   /** Called on stop, after the HTTP server closed (close pools, queues...). */
   onStop?: () => Promise<void>;
+  /**
+   * On stop, how long to keep serving with `/health/ready` answering 503 before closing the listener, so load
+   * balancers (Kubernetes endpoints, the gateway's health checks) stop sending traffic first. Use the readiness
+   * probe's period plus a margin in production.
+   * @default 0
+   */
+  shutdownDelayMs?: number;
+  /**
+   * How long in-flight requests may take to finish once the listener is closed; then their connections are
+   * destroyed. Keep `shutdownDelayMs + drainTimeoutMs` below the process's stop timeout (`runUntilSignal`).
+   * @default 10000
+   */
+  drainTimeoutMs?: number;
 }
 
 /** A built subgraph server, not yet listening. */
@@ -84,7 +97,10 @@ export interface SubgraphServer {
   apollo: ApolloServer<SubgraphContext<never>>;
   /** Starts listening; resolves with the URL of `/graphql`. */
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
-  /** Stops accepting requests, drains the ones in flight, then runs `onStop`. Idempotent. */
+  /**
+   * Stops: `/health/ready` answers 503 at once (and for `shutdownDelayMs` the server keeps serving), then the
+   * listener closes, in-flight requests finish (up to `drainTimeoutMs`), then `onStop` runs. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -99,13 +115,16 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]),
     introspection: true,
+    // Signals are handled by runUntilSignal (one orderly stop for server, pools and queues); Apollo's own
+    // handler would race it and re-raise the signal.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: dev,
     formatError: createErrorFormatter({
       exposeInternals: dev,
       onInternalError: (error) => options.logger.error({ err: error }, "unexpected error in resolver"),
     }),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.drainTimeoutMs ?? 10_000 }),
       // Federated tracing (ftv1) only serves Apollo Studio; it costs on every request, so it is off.
       ApolloServerPluginInlineTraceDisabled(),
       createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
@@ -162,6 +181,7 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     stop() {
       stopping ??= (async () => {
         shuttingDown = true;
+        if (options.shutdownDelayMs && httpServer.listening) await new Promise((r) => setTimeout(r, options.shutdownDelayMs));
         // apollo.stop() drains: it stops accepting connections and waits for in-flight requests.
         await apollo.stop();
         if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
