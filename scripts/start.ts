@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   step("seeding demo data");
   await seedAll((line) => process.stdout.write(`    ${line}\n`));
 
-  const all = deployables(ROOT);
+  const all = deployables(ROOT, env.START_BASE_PORT);
   const subgraphs = all.filter((d) => d.kind === "subgraph");
   const gateway = all.find((d) => d.kind === "gateway");
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: env.NODE_ENV, REDIS_URL: env.REDIS_URL };

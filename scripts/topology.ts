@@ -24,7 +24,7 @@ export interface Deployable {
 }
 
 /** Discovers the deployables under `root` (subgraphs are picked up as they are added). */
-export function deployables(root: string): Deployable[] {
+export function deployables(root: string, basePort = 4000): Deployable[] {
   const base = path.join(root, "subgraphs");
   const names = existsSync(base)
     ? readdirSync(base, { withFileTypes: true })
@@ -32,12 +32,13 @@ export function deployables(root: string): Deployable[] {
         .map((d) => d.name)
         .sort((a, b) => (PORTS[a] ?? 9999) - (PORTS[b] ?? 9999) || a.localeCompare(b))
     : [];
-  let nextPort = 4008;
+  const offset = basePort - 4000;
+  let nextPort = 4008 + offset;
   const subgraphs: Deployable[] = names.map((name) => ({
     name,
     kind: "subgraph",
     dir: path.join(base, name),
-    port: PORTS[name] ?? nextPort++,
+    port: PORTS[name] !== undefined ? PORTS[name] + offset : nextPort++,
     env: {},
   }));
   const result = [...subgraphs];
@@ -49,7 +50,7 @@ export function deployables(root: string): Deployable[] {
       name: "gateway",
       kind: "gateway",
       dir: path.join(root, "gateway"),
-      port: PORTS["gateway"]!,
+      port: basePort,
       env: { ...urls, ...(users ? { JWKS_URL: `http://127.0.0.1:${users.port}/.well-known/jwks.json` } : {}) },
     });
   }

@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { getFreePort } from "@ecom/testing";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+
+interface StartRun {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function npmStart(env: Record<string, string>): StartRun {
+  const child = spawn(process.execPath, [tsx, "scripts/start.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number, what: string, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}. Output:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Pids of processes whose environment contains `needle` (finds orphans however they were started). */
+function processesWithEnv(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+describe("npm start", () => {
+  const run = inject("testRun");
+  const started: StartRun[] = [];
+  afterAll(() => {
+    for (const s of started) s.child.kill("SIGKILL");
+  });
+
+  it("exits within seconds with the fix named when Postgres is not reachable", async () => {
+    const closedPort = await getFreePort();
+    const t0 = Date.now();
+    const s = npmStart({ POSTGRES_ADMIN_URL: `postgres://postgres@127.0.0.1:${closedPort}/postgres` });
+    started.push(s);
+    const code = await s.exited;
+    expect(code).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(s.output()).toMatch(/Postgres is not reachable at postgres:\/\/postgres@127\.0\.0\.1:\d+/);
+    expect(s.output()).toContain("pg_ctlcluster --skip-systemctl-redirect");
+  });
+
+  it("exits within seconds with the fix named when Redis is not reachable", async () => {
+    const closedPort = await getFreePort();
+    const s = npmStart({ POSTGRES_ADMIN_URL: run.adminUrl, REDIS_URL: `redis://127.0.0.1:${closedPort}` });
+    started.push(s);
+    expect(await s.exited).toBe(1);
+    expect(s.output()).toContain("Redis is not reachable");
+    expect(s.output()).toContain("redis-server --daemonize yes");
+  });
+
+  it("brings up every subgraph and the gateway, seeded, and Ctrl-C leaves no process behind", async () => {
+    const prefix = `${run.prefix}_start`;
+    const basePort = 20_000 + Math.floor(Math.random() * 400) * 10;
+    const s = npmStart({ POSTGRES_ADMIN_URL: run.adminUrl, REDIS_URL: run.redisUrl, DATABASE_PREFIX: prefix, START_BASE_PORT: String(basePort) });
+    started.push(s);
+    let exitedEarly = false;
+    void s.exited.then(() => (exitedEarly = true));
+    await waitFor(() => s.output().includes("The platform is running.") || exitedEarly, 240_000, "the platform to start", s.output);
+    expect(exitedEarly, s.output()).toBe(false);
+
+    // Every process the start script announced answers /health/ready.
+    const ports = [...s.output().matchAll(/ready on :(\d+)/g)].map((m) => Number(m[1]));
+    const subgraphDirs = readdirSync(path.join(ROOT, "subgraphs"), { withFileTypes: true }).filter((d) => d.isDirectory());
+    expect(ports.length).toBe(subgraphDirs.length + 1);
+    expect(ports).toContain(basePort);
+    for (const port of ports) {
+      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      expect(res.status, `port ${port}`).toBe(200);
+    }
+    const res = await fetch(`http://127.0.0.1:${basePort}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    expect(await res.json()).toEqual({ data: { __typename: "Query" } });
+
+    // Seeded: the demo admin can sign in through the gateway.
+    const login = await fetch(`http://127.0.0.1:${basePort}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: 'mutation { login(email: "admin@example.com", password: "password123") { user { role } } }' }),
+    });
+    expect(((await login.json()) as { data: { login: { user: { role: string } } } }).data.login.user.role).toBe("ADMIN");
+
+    const marker = `DATABASE_PREFIX=${prefix}`;
+    expect(processesWithEnv(marker).length).toBeGreaterThanOrEqual(ports.length);
+    s.child.kill("SIGINT");
+    expect(await s.exited).toBe(0);
+    expect(s.output()).toContain("all processes stopped");
+    expect(processesWithEnv(marker)).toEqual([]);
+    for (const port of ports) {
+      await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
+    }
+  });
+});
