@@ -23,3 +23,19 @@ export function isKnownPaymentToken(token: string): token is PaymentToken {
 export function chargeOutcome(token: PaymentToken): ChargeOutcome {
   return TEST_TOKENS[token];
 }
+
+/** Why the provider declined a charge, for each declining token (as sandboxes report a `decline_code`). */
+export const DECLINE_CODES: Readonly<Partial<Record<PaymentToken, string>>> = {
+  tok_chargeDeclined: "card_declined",
+};
+
+/** Smallest and largest amount, in minor units, the provider accepts for one charge. */
+export const CHARGE_AMOUNT_LIMITS = { min: 1, max: 10_000_000 } as const;
+
+// ISO-4217 codes in circulation, as the runtime's ICU data lists them (historic codes such as ADP are absent).
+const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("currency"));
+
+/** True for an ISO-4217 currency code the provider charges in (upper case, e.g. `USD`). */
+export function isSupportedCurrency(code: string): boolean {
+  return /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code);
+}
