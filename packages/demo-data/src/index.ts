@@ -1,18 +1,13 @@
 /**
- * The demo data set: users, categories, products and stock, with ids derived deterministically from natural
+ * The demo data set: users, categories, products, stock and orders, with ids derived deterministically from natural
  * keys (email, slug, SKU). Each service seeds only its own part through its own data layer, and the parts
  * join across services because the ids agree. Pure data, no I/O.
  */
-import { createHash } from "node:crypto";
+import { demoId } from "./ids.ts";
+import { buildDemoOrders, type DemoOrder } from "./orders.ts";
 
-/** A UUID (version 5 layout) derived from `name`: the same name always gives the same id. */
-export function demoId(kind: string, name: string): string {
-  const h = createHash("sha1").update(`ecom-demo:${kind}:${name}`).digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
+export { demoId };
+export type { DemoOrder, DemoOrderItem, DemoOrderEvent } from "./orders.ts";
 
 /** Password of every demo user (API.md). */
 export const DEMO_PASSWORD = "password123";
@@ -215,3 +210,9 @@ function buildProducts(): DemoProduct[] {
 
 /** 225 products in 9 categories. */
 export const demoProducts: readonly DemoProduct[] = buildProducts();
+
+/**
+ * The demo orders (orders subgraph), all CONFIRMED after a complete checkout: 3 for alice, 2 for bob. Payments
+ * seeds one CAPTURED payment per order from the same definitions (amount = totalAmount, at = capturedAt).
+ */
+export const demoOrders: readonly DemoOrder[] = buildDemoOrders(demoUsers, demoProducts);
