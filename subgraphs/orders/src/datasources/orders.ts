@@ -1,0 +1,258 @@
+import DataLoader from "dataloader";
+import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
+import type { NewOrder } from "../domain/place-order.ts";
+import { isUuid } from "../domain/validation.ts";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
+
+/** An order as resolvers see it (items and timeline are loaded separately, batched). */
+export interface OrderRecord {
+  id: string;
+  buyerId: string;
+  status: OrderStatus;
+  totalAmount: number;
+  currency: string;
+  createdAt: Date;
+}
+
+/** An order with the fingerprint of the request that created it (idempotent replays compare it). */
+export interface StoredOrder extends OrderRecord {
+  requestHash: string;
+}
+
+/** One line of an order. */
+export interface OrderItemRecord {
+  productId: string;
+  quantity: number;
+  unitAmount: number;
+  currency: string;
+}
+
+/** One timeline entry. */
+export interface OrderEventRecord {
+  at: Date;
+  step: string;
+  status: string;
+  detail: string | null;
+}
+
+/** The position after which a page of a buyer's orders starts (newest first). */
+export interface OrderCursor {
+  createdAt: string;
+  id: string;
+}
+
+/** One page of one buyer's orders: `take` rows after `after`. */
+export interface OrderPageKey {
+  buyerId: string;
+  take: number;
+  after: OrderCursor | null;
+}
+
+/** What {@link OrdersRepository.create} did. */
+export type CreateResult =
+  | { created: true; order: OrderRecord; items: OrderItemRecord[]; timeline: OrderEventRecord[] }
+  /** Another request with the same buyer and idempotency key got there first; this is its order. */
+  | { created: false; order: StoredOrder };
+
+const orderFields = { id: true, buyerId: true, status: true, totalAmount: true, currency: true, createdAt: true } as const;
+const itemFields = { orderId: true, productId: true, quantity: true, unitAmount: true, currency: true } as const;
+const eventFields = { orderId: true, at: true, step: true, status: true, detail: true } as const;
+
+/** The first timeline entry of every order. */
+export const PLACED_EVENT = { step: "order", status: "PLACED", detail: null } as const;
+
+/** Data access of the orders subgraph. Every batch method runs one statement for the whole batch. */
+export class OrdersRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Orders by id, in the order asked (null where missing). */
+  async findByIds(ids: readonly string[]): Promise<Array<OrderRecord | null>> {
+    const valid = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+    const rows = valid.length ? await this.prisma.order.findMany({ where: { id: { in: valid } }, select: orderFields }) : [];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+  }
+
+  /** The items of each order, in the order the buyer listed them. */
+  async findItemsByOrderIds(orderIds: readonly string[]): Promise<OrderItemRecord[][]> {
+    const rows = await this.prisma.orderItem.findMany({
+      where: { orderId: { in: [...new Set(orderIds)] } },
+      select: itemFields,
+      orderBy: [{ orderId: "asc" }, { position: "asc" }],
+    });
+    return groupBy(orderIds, rows, ({ orderId: _omit, ...item }) => item);
+  }
+
+  /** The timeline of each order, oldest first. */
+  async findTimelineByOrderIds(orderIds: readonly string[]): Promise<OrderEventRecord[][]> {
+    const rows = await this.prisma.orderEvent.findMany({
+      where: { orderId: { in: [...new Set(orderIds)] } },
+      select: eventFields,
+      orderBy: [{ orderId: "asc" }, { at: "asc" }, { id: "asc" }],
+    });
+    return groupBy(orderIds, rows, ({ orderId: _omit, ...event }) => event);
+  }
+
+  /** The buyer's order placed with this idempotency key, if any. */
+  findByIdempotencyKey(buyerId: string, idempotencyKey: string): Promise<StoredOrder | null> {
+    return this.prisma.order.findUnique({
+      where: { buyerId_idempotencyKey: { buyerId, idempotencyKey } },
+      select: { ...orderFields, requestHash: true },
+    });
+  }
+
+  /**
+   * Writes a PENDING order, its items and its first timeline entry (order PLACED) in one transaction. When the
+   * buyer already has an order with this idempotency key (a concurrent duplicate won the race), nothing is
+   * written and that order is returned: the unique index on (buyer_id, idempotency_key) is the arbiter.
+   */
+  async create(order: NewOrder, now: Date = new Date()): Promise<CreateResult> {
+    const items = order.items.map((item, position) => ({ position, ...item }));
+    try {
+      // A nested create is one transaction: the order is never visible without its items and first entry.
+      const created = await this.prisma.order.create({
+        data: {
+          buyerId: order.buyerId,
+          status: "PENDING",
+          totalAmount: order.totalAmount,
+          currency: order.currency,
+          paymentToken: order.paymentToken,
+          idempotencyKey: order.idempotencyKey,
+          requestHash: order.requestHash,
+          createdAt: now,
+          items: { create: items },
+          events: { create: [{ ...PLACED_EVENT, at: now }] },
+        },
+        select: orderFields,
+      });
+      return { created: true, order: created, items: order.items.map((i) => ({ ...i })), timeline: [{ ...PLACED_EVENT, at: now }] };
+    } catch (error) {
+      if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") throw error;
+      // The insert waited for the winner's transaction to commit before failing, so its order is visible now.
+      const existing = await this.findByIdempotencyKey(order.buyerId, order.idempotencyKey);
+      if (!existing) throw error;
+      return { created: false, order: existing };
+    }
+  }
+
+  /**
+   * Pages of several buyers' orders, newest first (created_at desc, id desc), in one statement: a lateral join
+   * runs the keyset query of each page, so `_entities` over many users still costs one round trip.
+   */
+  async findPages(keys: readonly OrderPageKey[]): Promise<OrderRecord[][]> {
+    if (keys.length === 0) return [];
+    const rows = await this.prisma.$queryRaw<Array<OrderRecord & { idx: number }>>`
+      SELECT k.idx::int AS idx, o.id::text AS id, o.buyer_id::text AS "buyerId", o.status::text AS status,
+             o.total_amount AS "totalAmount", o.currency::text AS currency, o.created_at AS "createdAt"
+      FROM unnest(${keys.map((k) => k.buyerId)}::uuid[], ${keys.map((k) => k.after?.createdAt ?? null)}::timestamptz[],
+                  ${keys.map((k) => k.after?.id ?? null)}::uuid[], ${keys.map((k) => k.take)}::int[])
+           WITH ORDINALITY AS k(buyer_id, after_created_at, after_id, take, idx)
+      CROSS JOIN LATERAL (
+        SELECT * FROM orders
+        WHERE orders.buyer_id = k.buyer_id
+          AND (k.after_created_at IS NULL OR (orders.created_at, orders.id) < (k.after_created_at, k.after_id))
+        ORDER BY orders.created_at DESC, orders.id DESC
+        LIMIT k.take
+      ) o
+      ORDER BY k.idx, o.created_at DESC, o.id DESC`;
+    const pages = keys.map((): OrderRecord[] => []);
+    for (const { idx, ...row } of rows) pages[idx - 1]!.push({ ...row, createdAt: new Date(row.createdAt) });
+    return pages;
+  }
+
+  /** How many orders each buyer has. */
+  async countByBuyers(buyerIds: readonly string[]): Promise<number[]> {
+    const rows = await this.prisma.order.groupBy({
+      by: ["buyerId"],
+      where: { buyerId: { in: [...new Set(buyerIds)] } },
+      _count: { _all: true },
+    });
+    const counts = new Map(rows.map((r) => [r.buyerId, r._count._all]));
+    return buyerIds.map((id) => counts.get(id) ?? 0);
+  }
+
+  /**
+   * Applies a saga transition (see domain/order-status.ts) to an order: the status change and its timeline entry
+   * are written together, and only if the status is still the one the decision was made on (a concurrent
+   * transition makes this one fail instead of being lost). Returns null when the order does not exist.
+   * @throws InvalidTransitionError for a transition the state machine refuses.
+   */
+  async transition(orderId: string, transition: OrderTransition, at: Date = new Date()): Promise<TransitionOutcome | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const current = await tx.order.findUnique({ where: { id: orderId }, select: { status: true } });
+      if (!current) return null;
+      const outcome = applyTransition(current, transition);
+      if (outcome.kind === "unchanged") return outcome;
+      const updated = await tx.order.updateMany({ where: { id: orderId, status: outcome.from }, data: { status: outcome.to } });
+      if (updated.count !== 1) throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
+      await tx.orderEvent.create({ data: { orderId, at, ...outcome.entry } });
+      return outcome;
+    });
+  }
+
+  /**
+   * Inserts a complete order with the given id and timeline unless it exists (seed). Returns whether it was
+   * inserted.
+   */
+  async insertIfMissing(
+    order: NewOrder & { id: string; status: OrderStatus; createdAt: Date; timeline: OrderEventRecord[] },
+  ): Promise<boolean> {
+    const exists = await this.prisma.order.findUnique({ where: { id: order.id }, select: { id: true } });
+    if (exists) return false;
+    try {
+      await this.prisma.order.create({
+        data: {
+          id: order.id,
+          buyerId: order.buyerId,
+          status: order.status,
+          totalAmount: order.totalAmount,
+          currency: order.currency,
+          paymentToken: order.paymentToken,
+          idempotencyKey: order.idempotencyKey,
+          requestHash: order.requestHash,
+          createdAt: order.createdAt,
+          updatedAt: order.timeline.at(-1)?.at ?? order.createdAt,
+          items: { create: order.items.map((item, position) => ({ position, ...item })) },
+          events: { create: order.timeline },
+        },
+        select: { id: true },
+      });
+      return true;
+    } catch (error) {
+      // Two seeds at once: the other one inserted it.
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return false;
+      throw error;
+    }
+  }
+}
+
+/** Groups `rows` by order id, in the order of `orderIds` (an empty list where an order has none). */
+function groupBy<R extends { orderId: string }, T>(orderIds: readonly string[], rows: readonly R[], map: (row: R) => T): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    let group = groups.get(row.orderId);
+    if (!group) groups.set(row.orderId, (group = []));
+    group.push(map(row));
+  }
+  return orderIds.map((id) => groups.get(id) ?? []);
+}
+
+/** The DataLoaders of one request. */
+export interface Loaders {
+  orderById: DataLoader<string, OrderRecord | null>;
+  itemsByOrderId: DataLoader<string, OrderItemRecord[]>;
+  timelineByOrderId: DataLoader<string, OrderEventRecord[]>;
+  ordersPage: DataLoader<OrderPageKey, OrderRecord[], string>;
+  orderCountByBuyer: DataLoader<string, number>;
+}
+
+/** Fresh loaders for one request: listing N orders costs one statement for orders, items and timeline each. */
+export function createLoaders(repo: OrdersRepository): Loaders {
+  return {
+    orderById: new DataLoader((ids) => repo.findByIds(ids)),
+    itemsByOrderId: new DataLoader((ids) => repo.findItemsByOrderIds(ids)),
+    timelineByOrderId: new DataLoader((ids) => repo.findTimelineByOrderIds(ids)),
+    ordersPage: new DataLoader((keys) => repo.findPages(keys), { cacheKeyFn: (key) => JSON.stringify([key.buyerId, key.take, key.after]) }),
+    orderCountByBuyer: new DataLoader((ids) => repo.countByBuyers(ids)),
+  };
+}

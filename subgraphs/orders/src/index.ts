@@ -1,0 +1,19 @@
+/** Boots the orders subgraph: env -> deps -> server -> listen -> graceful shutdown. */
+import { createLogger, createMetrics } from "@ecom/observability";
+import { runUntilSignal } from "@ecom/service";
+import { createDatabase } from "./datasources/prisma.ts";
+import { loadEnv } from "./env.ts";
+import { createServer } from "./server.ts";
+
+const env = loadEnv();
+const logger = createLogger({ service: "orders", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
+const metrics = createMetrics({ service: "orders" });
+const db = createDatabase(env.DATABASE_URL);
+
+const server = await createServer({ env, logger, metrics, db });
+const { url } = await server.listen(env.PORT, env.HOST);
+logger.info({ url, productsUrl: env.PRODUCTS_URL }, "orders subgraph ready");
+runUntilSignal(async () => {
+  await server.stop();
+  await db.close();
+}, { logger });
