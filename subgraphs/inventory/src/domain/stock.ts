@@ -1,0 +1,43 @@
+import { z } from "@ecom/config";
+import { badUserInput } from "@ecom/errors";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
+export const isUuid = (id: string) => UUID.test(id);
+
+/** Largest quantity one restock adds. */
+export const MAX_RESTOCK_QUANTITY = 1_000_000;
+/** Largest on-hand count a stock item holds (the column is a Postgres integer). */
+export const MAX_ON_HAND = 2_147_483_647;
+
+/** Units that can be ordered: on hand minus reserved (never negative). */
+export function availableUnits(item: { onHand: number; reserved: number }): number {
+  return Math.max(0, item.onHand - item.reserved);
+}
+
+/** restock arguments. UUIDs are stored lower-case (Postgres prints them so), so loader keys agree. */
+export const restockArgsSchema = z.object({
+  productId: z
+    .string()
+    .refine(isUuid, "must be a UUID")
+    .transform((id) => id.toLowerCase()),
+  quantity: z
+    .number()
+    .int("must be an integer")
+    .min(1, "must be at least 1")
+    .max(MAX_RESTOCK_QUANTITY, `must be at most ${MAX_RESTOCK_QUANTITY}`),
+});
+
+export type RestockArgs = z.infer<typeof restockArgsSchema>;
+
+/**
+ * Parses arguments with `schema`; on failure throws BAD_USER_INPUT naming the first offending argument
+ * (`quantity`) and listing every problem in `extensions.problems`.
+ */
+export function parseArgs<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
+  const first = problems[0]!;
+  throw badUserInput(`${first.field} ${first.message}.`, { field: first.field, problems });
+}

@@ -1,0 +1,19 @@
+/** Boots the inventory subgraph: env -> deps -> server -> listen -> graceful shutdown. */
+import { createLogger, createMetrics } from "@ecom/observability";
+import { runUntilSignal } from "@ecom/service";
+import { createDatabase } from "./datasources/prisma.ts";
+import { loadEnv } from "./env.ts";
+import { createServer } from "./server.ts";
+
+const env = loadEnv();
+const logger = createLogger({ service: "inventory", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
+const metrics = createMetrics({ service: "inventory" });
+const db = createDatabase(env.DATABASE_URL);
+
+const server = await createServer({ env, logger, metrics, db });
+const { url } = await server.listen(env.PORT, env.HOST);
+logger.info({ url }, "inventory subgraph ready");
+runUntilSignal(async () => {
+  await server.stop();
+  await db.close();
+}, { logger });

@@ -1,0 +1,32 @@
+import { requireRole } from "@ecom/auth";
+import { badUserInput } from "@ecom/errors";
+import type { Resolvers } from "../__generated__/resolvers-types.ts";
+import type { StockRepository } from "../datasources/stock.ts";
+import { availableUnits, MAX_ON_HAND, parseArgs, restockArgsSchema } from "../domain/stock.ts";
+
+/** What the resolvers need beyond the request context. */
+export interface ResolverDeps {
+  stock: StockRepository;
+}
+
+/** The inventory subgraph's resolvers. */
+export function createResolvers(deps: ResolverDeps): Resolvers {
+  return {
+    Mutation: {
+      // Inventory cannot see the catalog (no event bus yet): any well-formed product id gets a stock item.
+      restock: async (_parent, args, ctx) => {
+        requireRole(ctx.identity, "ADMIN");
+        const { productId, quantity } = parseArgs(restockArgsSchema, args);
+        const item = await deps.stock.restock(productId, quantity);
+        if (!item) throw badUserInput(`quantity would take the stock above ${MAX_ON_HAND} units.`, { field: "quantity" });
+        return item;
+      },
+    },
+    Product: {
+      // Never null: a product inventory has not heard of is simply out of stock, so the catalog still renders.
+      __resolveReference: (ref, ctx) => ctx.loaders.stockByProductId.load(ref.id),
+      stock: (item) => availableUnits(item),
+      inStock: (item) => availableUnits(item) > 0,
+    },
+  };
+}
