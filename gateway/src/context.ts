@@ -1,0 +1,7 @@
+/** What every GraphQL request of the gateway carries in Apollo's `contextValue`. */
+export interface GatewayContext {
+  /** This hop's request id (also in the `x-request-id` response header). */
+  requestId: string;
+  /** Shared by every hop of the client's request; forwarded to the subgraphs as `x-correlation-id`. */
+  correlationId: string;
+}

@@ -1,0 +1,182 @@
+/**
+ * The gateway's HTTP server: Apollo Gateway over the supergraph at `/graphql` (Apollo Sandbox in development),
+ * `/health/live`, `/health/ready`, `/metrics`, and a graceful stop. Built here, started by index.ts.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloGateway } from "@apollo/gateway";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { expressMiddleware } from "@as-integrations/express5";
+import express, { type Express } from "express";
+import type { Identity } from "@ecom/auth";
+import { createErrorFormatter } from "@ecom/errors";
+import {
+  createObservabilityHandlers,
+  createObservabilityPlugin,
+  createRequestMiddleware,
+  currentRequestContext,
+  type Logger,
+  type Metrics,
+  type ReadinessCheck,
+} from "@ecom/observability";
+import type { GatewayContext } from "./context.ts";
+import type { Env } from "./env.ts";
+import { createAuthPlugin } from "./plugins/auth.ts";
+import { createSubgraphDataSource, type SubgraphFetch } from "./subgraph-datasource.ts";
+import { subgraphReadinessCheck, subgraphsOf, type SubgraphEndpoint } from "./supergraph.ts";
+
+/** Everything the gateway is built from; the boot file (index.ts) or a test provides it. */
+export interface GatewayServerDeps {
+  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT">;
+  logger: Logger;
+  metrics: Metrics;
+  /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
+  supergraphSdl: string;
+  /** URL overrides by subgraph name (SUBGRAPH_<NAME>_URL); others keep the supergraph's URL. */
+  subgraphUrls?: Readonly<Record<string, string>>;
+  /** Verifies access tokens (createTokenVerifier of @ecom/auth against the users subgraph's JWKS). */
+  verifyToken: (token: string) => Promise<Identity>;
+  /** Wraps each subgraph's HTTP call (the seam for a circuit breaker). */
+  wrapFetch?: (fetch: SubgraphFetch, subgraph: string) => SubgraphFetch;
+  /** Extra Apollo plugins, run after the built-in ones. */
+  plugins?: ApolloServerPlugin<GatewayContext>[];
+  /**
+   * Timeout of each readiness check of `/health/ready`.
+   * @default 2000
+   */
+  readinessTimeoutMs?: number;
+  /**
+   * Largest accepted request body.
+   * @default "1mb"
+   */
+  bodyLimit?: string;
+}
+
+/** A built gateway, not yet listening. */
+export interface GatewayServer {
+  app: Express;
+  httpServer: http.Server;
+  apollo: ApolloServer<GatewayContext>;
+  /** The subgraphs and the URLs the gateway calls them at. */
+  subgraphs: readonly SubgraphEndpoint[];
+  /** Starts listening; resolves with the URL of `/graphql`. */
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops accepting requests, drains the ones in flight, stops the gateway. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Builds the gateway (loads the supergraph). Does not listen: call `listen` (the boot file does). */
+export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
+  const dev = deps.env.NODE_ENV === "development";
+  const app = express();
+  app.disable("x-powered-by");
+  const httpServer = http.createServer(app);
+  let shuttingDown = false;
+  let loaded = false;
+
+  const subgraphs = subgraphsOf(deps.supergraphSdl).map((s) => ({ name: s.name, url: deps.subgraphUrls?.[s.name] ?? s.url }));
+  const urlOf = new Map(subgraphs.map((s) => [s.name, s.url]));
+  const auth = createAuthPlugin<GatewayContext>({ verifyToken: deps.verifyToken });
+  const gatewayLogger = deps.logger.child({ component: "apollo-gateway" });
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: deps.supergraphSdl,
+    logger: {
+      debug: (message) => gatewayLogger.debug(String(message)),
+      info: (message) => gatewayLogger.info(String(message)),
+      warn: (message) => gatewayLogger.warn(String(message)),
+      error: (message) => gatewayLogger.error(String(message)),
+    },
+    buildService: ({ name, url }) =>
+      createSubgraphDataSource<GatewayContext>({
+        name,
+        url: urlOf.get(name) ?? url ?? "",
+        internalSecret: deps.env.INTERNAL_SECRET,
+        timeoutMs: deps.env.SUBGRAPH_TIMEOUT,
+        identityOf: (context) => auth.identityOf(context),
+        idsOf: (context) => (typeof context["correlationId"] === "string" && context["correlationId"] !== "" ? (context as GatewayContext) : undefined),
+        logger: deps.logger,
+        ...(deps.wrapFetch ? { wrapFetch: deps.wrapFetch } : {}),
+      }),
+  });
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: deps.env.NODE_ENV !== "production",
+    includeStacktraceInErrorResponses: dev,
+    // Subgraph codes (BAD_USER_INPUT, FORBIDDEN...) and SUBGRAPH_UNAVAILABLE pass through; anything else is
+    // INTERNAL_SERVER_ERROR with a generic message (logged here with its details).
+    formatError: createErrorFormatter({
+      exposeInternals: dev,
+      onInternalError: (error) => deps.logger.error({ err: error }, "unexpected error in the gateway"),
+    }),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      dev ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+      createObservabilityPlugin<GatewayContext>({ logger: deps.logger, metrics: deps.metrics }),
+      auth,
+      ...(deps.plugins ?? []),
+    ],
+  });
+  await apollo.start();
+  loaded = true;
+
+  const checks: ReadinessCheck[] = [
+    {
+      name: "supergraph",
+      check: async () => {
+        if (!loaded) throw new Error("supergraph not loaded");
+      },
+    },
+    ...subgraphs.map((s) => subgraphReadinessCheck(s, deps.readinessTimeoutMs)),
+  ];
+  const handlers = createObservabilityHandlers({
+    metrics: deps.metrics,
+    checks,
+    ...(deps.readinessTimeoutMs === undefined ? {} : { checkTimeoutMs: deps.readinessTimeoutMs }),
+    isShuttingDown: () => shuttingDown,
+  });
+  app.use(createRequestMiddleware({ metrics: deps.metrics }));
+  for (const [route, handler] of Object.entries(handlers)) app.get(route, handler);
+  app.use(
+    "/graphql",
+    express.json({ limit: deps.bodyLimit ?? "1mb" }),
+    expressMiddleware(apollo, {
+      context: async () => {
+        const ids = currentRequestContext();
+        return { requestId: ids?.requestId ?? "", correlationId: ids?.correlationId ?? "" };
+      },
+    }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    httpServer,
+    apollo,
+    subgraphs,
+    listen(port, host = "0.0.0.0") {
+      return new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off("error", reject);
+          const actual = (httpServer.address() as AddressInfo).port;
+          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
+          resolve({ url: `http://${shownHost}:${actual}/graphql`, port: actual });
+        });
+      });
+    },
+    stop() {
+      stopping ??= (async () => {
+        shuttingDown = true;
+        // Drains in-flight requests (DrainHttpServer), then stops the gateway.
+        await apollo.stop();
+        if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { DEV_INTERNAL_SECRET, parseEnv } from "@ecom/config";
+import { DEFAULT_SUPERGRAPH_PATH, envSchema, subgraphUrlOverrides } from "../src/env.ts";
+import { subgraphsOf } from "../src/supergraph.ts";
+import { readFileSync } from "node:fs";
+
+const parse = (env: Record<string, string>) => parseEnv("gateway", envSchema, env);
+
+describe("gateway configuration", () => {
+  it("has development defaults for everything", () => {
+    const env = parse({});
+    expect(env).toMatchObject({
+      PORT: 4000,
+      NODE_ENV: "development",
+      INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+      JWKS_URL: "http://localhost:4001/.well-known/jwks.json",
+      JWT_ISSUER: "ecom-users",
+      JWT_AUDIENCE: "ecom-gateway",
+      SUBGRAPH_TIMEOUT: 5000,
+      SUPERGRAPH_PATH: DEFAULT_SUPERGRAPH_PATH,
+    });
+    expect(subgraphUrlOverrides(env)).toEqual({});
+  });
+
+  it("reads SUBGRAPH_<NAME>_URL overrides and durations", () => {
+    const env = parse({ SUBGRAPH_USERS_URL: "http://users:4001/graphql", SUBGRAPH_ORDERS_URL: "http://orders:8080/graphql", SUBGRAPH_TIMEOUT: "1500ms" });
+    expect(subgraphUrlOverrides(env)).toEqual({ users: "http://users:4001/graphql", orders: "http://orders:8080/graphql" });
+    expect(env.SUBGRAPH_TIMEOUT).toBe(1500);
+  });
+
+  it("reports every problem at once", () => {
+    let message = "";
+    try {
+      parse({ SUBGRAPH_USERS_URL: "users:4001", SUBGRAPH_TIMEOUT: "soon", PORT: "http" });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("(3 problems)");
+    expect(message).toContain("SUBGRAPH_USERS_URL: must be an http(s) URL");
+    expect(message).toContain("SUBGRAPH_TIMEOUT: must be a duration");
+    expect(message).toContain("PORT: must be a port number");
+  });
+
+  it("refuses the development secret in production", () => {
+    expect(() => parse({ NODE_ENV: "production" })).toThrow(/INTERNAL_SECRET: must be set in production/);
+    expect(parse({ NODE_ENV: "production", INTERNAL_SECRET: "a-real-secret-of-some-length" }).NODE_ENV).toBe("production");
+  });
+
+  it("defaults to the checked-in supergraph, whose subgraphs follow the port table", () => {
+    const subgraphs = subgraphsOf(readFileSync(DEFAULT_SUPERGRAPH_PATH, "utf8"));
+    expect(subgraphs).toContainEqual({ name: "users", url: "http://localhost:4001/graphql" });
+  });
+});
