@@ -144,7 +144,13 @@ export class PaymentsRepository {
         data: {
           ...charge,
           events: {
-            create: { fromStatus: null, toStatus: charge.status, amount: charge.amount, currency: charge.currency, idempotencyKey: charge.idempotencyKey },
+            create: {
+              fromStatus: null,
+              toStatus: charge.status,
+              amount: charge.amount,
+              currency: charge.currency,
+              idempotencyKey: charge.idempotencyKey,
+            },
           },
         },
       });

@@ -81,7 +81,9 @@ export class PaymentsService {
     const request = parseInput(chargeRequestSchema, input, root);
     if (!isKnownPaymentToken(request.paymentToken)) {
       const field = [root, "paymentToken"].filter(Boolean).join(".");
-      throw badUserInput(`${field} is not a token the payment provider knows (test tokens: ${Object.keys(TEST_TOKENS).join(", ")}).`, { field });
+      throw badUserInput(`${field} is not a token the payment provider knows (test tokens: ${Object.keys(TEST_TOKENS).join(", ")}).`, {
+        field,
+      });
     }
     const requestHash = chargeRequestHash(request);
     const existing = await this.payments.findByIdempotencyKey(request.idempotencyKey);
@@ -141,7 +143,9 @@ export class PaymentsService {
       case "REFUNDED":
         return current;
       case "DECLINED":
-        throw badUserInput("A declined payment cannot be refunded: nothing was captured.", { field: [root, "paymentId"].filter(Boolean).join(".") });
+        throw badUserInput("A declined payment cannot be refunded: nothing was captured.", {
+          field: [root, "paymentId"].filter(Boolean).join("."),
+        });
       case "CAPTURED":
         // refundIfCaptured found it not CAPTURED a moment ago; states only move forward, so this cannot happen.
         throw new Error(`Payment ${id} is CAPTURED after a refund attempt found it otherwise.`);
