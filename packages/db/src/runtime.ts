@@ -43,15 +43,22 @@ export function createPrismaAdapter(url: string, options: PrismaAdapterOptions =
 }
 
 /**
- * Resolves when Postgres answers at `url`; rejects with a message naming the fix otherwise.
+ * Resolves when Postgres answers at `url` (connects and runs `SELECT 1` within `timeoutMs`); rejects otherwise with
+ * a message naming the fix: how to start Postgres when nothing answers, the server's own reason (unknown role or
+ * database, wrong password...) when it answers but refuses.
  */
 export async function checkPostgres(url: string, timeoutMs = 3000): Promise<void> {
-  const client = new pg.Client({ ...parsePgUrl(url), connectionTimeoutMillis: timeoutMs });
+  const client = new pg.Client({ ...parsePgUrl(url), connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
   try {
     await client.connect();
     await client.query("SELECT 1");
   } catch (error) {
     const reason = (error as Error).message || String(error);
+    // A five-character SQLSTATE means the server answered: starting it again would not help.
+    const sqlState = (error as { code?: unknown }).code;
+    if (typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)) {
+      throw new Error(`Postgres at ${redactPgUrl(url)} refused the connection: ${reason} (SQLSTATE ${sqlState}).`);
+    }
     throw new Error(
       `Postgres is not reachable at ${redactPgUrl(url)} (${reason}).\n` +
         `  Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n` +

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { describe, expect, inject, it } from "vitest";
 import { parsePgUrl } from "@ecom/db";
-import { runDatabaseUrl } from "@ecom/testing";
+import { createTestDatabase, runDatabaseUrl } from "@ecom/testing";
 
 async function query(url: string, sql: string) {
   const client = new pg.Client({ ...parsePgUrl(url), connectionTimeoutMillis: 3000 });
@@ -17,7 +17,9 @@ describe("service databases and roles", () => {
   const run = inject("testRun");
 
   it("lets a service role read and write its own database", async () => {
-    const url = runDatabaseUrl(run, "users");
+    // A clone: the run's database is the template other tests clone, never written to.
+    await using db = await createTestDatabase(run, "users");
+    const url = db.url;
     await query(url, "CREATE TABLE IF NOT EXISTS role_probe (id int)");
     await query(url, "INSERT INTO role_probe VALUES (1)");
     const { rows } = await query(url, "SELECT count(*)::int AS n FROM role_probe");
