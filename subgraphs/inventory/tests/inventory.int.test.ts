@@ -1,0 +1,171 @@
+import { demoProducts } from "@ecom/demo-data";
+import { createTestDatabase } from "@ecom/testing";
+import { describe, expect, inject, it } from "vitest";
+import { seed } from "../src/seed.ts";
+import { ADMIN, CUSTOMER, codesOf, sql, startInventory } from "./support.ts";
+
+const run = inject("testRun");
+
+const ENTITIES = /* GraphQL */ `
+  query($representations: [_Any!]!) {
+    _entities(representations: $representations) { ... on Product { id stock inStock } }
+  }
+`;
+const RESTOCK = /* GraphQL */ `
+  mutation Restock($productId: ID!, $quantity: Int!) { restock(productId: $productId, quantity: $quantity) { id stock inStock } }
+`;
+
+type Stock = { id: string; stock: number; inStock: boolean };
+const UNKNOWN = "6f1c2a57-0000-4000-8000-000000000000";
+const soldOut = demoProducts.find((p) => p.stock === 0)!;
+const stocked = demoProducts.find((p) => p.stock > 20)!;
+
+const stockItem = async (url: string, productId: string) =>
+  (await sql<{ on_hand: number; reserved: number; version: number }>(url, "SELECT on_hand, reserved, version FROM stock_items WHERE product_id = $1", [productId]))[0];
+
+describe("inventory Product references (_entities)", () => {
+  it("resolves the demo stock of 225 products in one statement; unknown and malformed ids are out of stock, not null", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+
+    const representations = [...demoProducts.map((p) => ({ __typename: "Product", id: p.id })), { __typename: "Product", id: UNKNOWN }, { __typename: "Product", id: "sku-1" }];
+    api.resetStatements();
+    const res = await api.gql<{ _entities: Stock[] }>(ENTITIES, { representations });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!._entities).toEqual([
+      ...demoProducts.map((p) => ({ id: p.id, stock: p.stock, inStock: p.stock > 0 })),
+      { id: UNKNOWN, stock: 0, inStock: false },
+      { id: "sku-1", stock: 0, inStock: false },
+    ]);
+    expect(res.data!._entities.find((e) => e.id === soldOut.id)).toEqual({ id: soldOut.id, stock: 0, inStock: false });
+    expect(api.statements).toHaveLength(1);
+    expect(api.statements[0]).toMatch(/FROM "public"\."stock_items"/);
+  });
+
+  it("counts only available units: reserved units are not in stock", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+
+    await sql(db.url, "UPDATE stock_items SET reserved = on_hand - 3 WHERE product_id = $1", [stocked.id]);
+    await sql(db.url, "UPDATE stock_items SET on_hand = 5, reserved = 5 WHERE product_id = $1", [demoProducts[1]!.id]);
+    const res = await api.gql<{ _entities: Stock[] }>(ENTITIES, {
+      representations: [stocked.id, demoProducts[1]!.id].map((id) => ({ __typename: "Product", id })),
+    });
+    expect(res.data!._entities).toEqual([
+      { id: stocked.id, stock: 3, inStock: true },
+      { id: demoProducts[1]!.id, stock: 0, inStock: false },
+    ]);
+  });
+});
+
+describe("restock", () => {
+  it("lets an ADMIN add units to a stocked product and returns the new stock", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+
+    const res = await api.gql(RESTOCK, { productId: soldOut.id, quantity: 12 }, ADMIN);
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({ restock: { id: soldOut.id, stock: 12, inStock: true } });
+    expect(await stockItem(db.url, soldOut.id)).toEqual({ on_hand: 12, reserved: 0, version: 1 });
+  });
+
+  it("creates the stock item of a product inventory has never seen (it cannot see the catalog yet)", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await using api = await startInventory(db.url);
+
+    const res = await api.gql(RESTOCK, { productId: UNKNOWN.toUpperCase(), quantity: 4 }, ADMIN);
+    expect(res.data).toEqual({ restock: { id: UNKNOWN, stock: 4, inStock: true } });
+    const read = await api.gql<{ _entities: Stock[] }>(ENTITIES, { representations: [{ __typename: "Product", id: UNKNOWN }] });
+    expect(read.data!._entities).toEqual([{ id: UNKNOWN, stock: 4, inStock: true }]);
+  });
+
+  it("loses no update under 20 concurrent restocks of one product, each in a single statement", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+
+    api.resetStatements();
+    const results = await Promise.all(Array.from({ length: 20 }, () => api.gql<{ restock: Stock }>(RESTOCK, { productId: stocked.id, quantity: 7 }, ADMIN)));
+    expect(results.flatMap(codesOf)).toEqual([]);
+    expect(await stockItem(db.url, stocked.id)).toEqual({ on_hand: stocked.stock + 140, reserved: 0, version: 20 });
+    // Each restock saw its own increment applied after the previous ones: the totals are a strict sequence.
+    expect(results.map((r) => r.data!.restock.stock).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => stocked.stock + 7 * (i + 1)));
+    expect(api.statements).toHaveLength(20);
+    expect(api.statements.every((s) => /^\s*INSERT INTO stock_items/.test(s))).toBe(true);
+  });
+
+  it("creates exactly one stock item when 20 first restocks of a new product race", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await using api = await startInventory(db.url);
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => api.gql(RESTOCK, { productId: UNKNOWN, quantity: 3 }, ADMIN)));
+    expect(results.flatMap(codesOf)).toEqual([]);
+    expect(await sql(db.url, "SELECT count(*)::int AS n, sum(on_hand)::int AS total FROM stock_items")).toEqual([{ n: 1, total: 60 }]);
+  });
+
+  it.each([
+    ["a CUSTOMER", "FORBIDDEN", CUSTOMER],
+    ["an anonymous caller", "UNAUTHENTICATED", null],
+  ])("refuses %s with %s and writes nothing", async (_who, code, identity) => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+    api.resetStatements();
+    const res = await api.gql(RESTOCK, { productId: stocked.id, quantity: 5 }, identity);
+    expect(res.data).toBeNull();
+    expect(codesOf(res)).toEqual([code]);
+    expect(api.statements).toEqual([]);
+    expect(await stockItem(db.url, stocked.id)).toEqual({ on_hand: stocked.stock, reserved: 0, version: 0 });
+  });
+
+  it.each([
+    ["a quantity of 0", { quantity: 0 }, "quantity"],
+    ["a negative quantity", { quantity: -5 }, "quantity"],
+    ["a quantity above 1000000", { quantity: 1_000_001 }, "quantity"],
+    ["a malformed product id", { productId: "ELE-0101" }, "productId"],
+    ["an empty product id", { productId: "" }, "productId"],
+  ])("refuses %s with BAD_USER_INPUT before touching the database", async (_name, change, field) => {
+    await using db = await createTestDatabase(run, "inventory");
+    await using api = await startInventory(db.url);
+    api.resetStatements();
+    const res = await api.gql(RESTOCK, { productId: stocked.id, quantity: 5, ...change }, ADMIN);
+    expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
+    expect(res.errors![0]!.extensions!.field).toBe(field);
+    expect(api.statements).toEqual([]);
+    expect(await sql(db.url, "SELECT count(*)::int AS n FROM stock_items")).toEqual([{ n: 0 }]);
+  });
+
+  it("accepts 1 and 1000000 units", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await using api = await startInventory(db.url);
+    await api.gql(RESTOCK, { productId: UNKNOWN, quantity: 1 }, ADMIN);
+    const res = await api.gql(RESTOCK, { productId: UNKNOWN, quantity: 1_000_000 }, ADMIN);
+    expect(res.data).toEqual({ restock: { id: UNKNOWN, stock: 1_000_001, inStock: true } });
+  });
+
+  it("refuses a restock that would overflow the stock with BAD_USER_INPUT and changes nothing", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+    await sql(db.url, "UPDATE stock_items SET on_hand = 2147000000 WHERE product_id = $1", [stocked.id]);
+    const res = await api.gql(RESTOCK, { productId: stocked.id, quantity: 1_000_000 }, ADMIN);
+    expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
+    expect(await stockItem(db.url, stocked.id)).toEqual({ on_hand: 2147000000, reserved: 0, version: 0 });
+  });
+});
+
+describe("inventory seed", () => {
+  it("is idempotent and never undoes live stock: seeding twice leaves 225 items, a restock survives a re-seed", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    expect(await seed(db.url)).toEqual({ stockItems: 225, created: 225 });
+    await using api = await startInventory(db.url);
+    await api.gql(RESTOCK, { productId: stocked.id, quantity: 10 }, ADMIN);
+    expect(await seed(db.url)).toEqual({ stockItems: 225, created: 0 });
+    expect(await sql(db.url, "SELECT count(*)::int AS n, sum(on_hand)::int AS total FROM stock_items")).toEqual([
+      { n: 225, total: demoProducts.reduce((sum, p) => sum + p.stock, 0) + 10 },
+    ]);
+  });
+});
