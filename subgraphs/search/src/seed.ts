@@ -9,8 +9,8 @@ export async function seed(databaseUrl: string): Promise<{ documents: number }> 
   const db = createDatabase(databaseUrl);
   try {
     const index = new SearchIndex(db.prisma);
-    for (const p of demoProducts) {
-      await index.upsertDocument({
+    await index.upsertDocuments(
+      demoProducts.map((p) => ({
         productId: p.id,
         name: p.name,
         description: p.description,
@@ -18,8 +18,8 @@ export async function seed(databaseUrl: string): Promise<{ documents: number }> 
         priceAmount: p.priceAmount,
         currency: p.currency,
         inStock: p.stock > 0,
-      });
-    }
+      })),
+    );
     return { documents: demoProducts.length };
   } finally {
     await db.close();

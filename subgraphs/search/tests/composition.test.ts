@@ -53,14 +53,30 @@ describe("search SDL composition", () => {
   });
 
   it("fails to compose when products' connection types differ (the check has teeth)", () => {
-    const result = compose(parse(/* GraphQL */ `
-      extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
-      type Product @key(fields: "id") { id: ID! }
-      type PageInfo @shareable { hasNextPage: Boolean! endCursor: String }
-      type ProductConnection { edges: [ProductEdge!]! pageInfo: PageInfo! totalCount: Int! }
-      type ProductEdge @shareable { cursor: String! node: Product! }
-      type Query { products: ProductConnection! }
-    `));
+    const result = compose(
+      parse(/* GraphQL */ `
+        extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
+        type Product @key(fields: "id") {
+          id: ID!
+        }
+        type PageInfo @shareable {
+          hasNextPage: Boolean!
+          endCursor: String
+        }
+        type ProductConnection {
+          edges: [ProductEdge!]!
+          pageInfo: PageInfo!
+          totalCount: Int!
+        }
+        type ProductEdge @shareable {
+          cursor: String!
+          node: Product!
+        }
+        type Query {
+          products: ProductConnection!
+        }
+      `),
+    );
     expect(result.errors?.length ?? 0).toBeGreaterThan(0);
   });
 });

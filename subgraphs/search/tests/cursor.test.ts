@@ -48,7 +48,10 @@ describe("search cursors", () => {
 
   it("turns a tampered or foreign cursor into BAD_USER_INPUT", () => {
     for (const after of ["garbage", "!!!", encodeCursor({ rank: "1e999", id }), encodeCursor({ name: "x", id }), "x".repeat(2000)]) {
-      expect(codeOf(() => parseSearchPage({ after })), after.slice(0, 20)).toBe("BAD_USER_INPUT");
+      expect(
+        codeOf(() => parseSearchPage({ after })),
+        after.slice(0, 20),
+      ).toBe("BAD_USER_INPUT");
     }
   });
 

@@ -39,7 +39,11 @@ export async function startSearch(databaseUrl: string, documents: readonly Searc
     url,
     index,
     async gql<T>(query: string, variables: Record<string, unknown> = {}) {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables }),
+      });
       return { status: res.status, ...((await res.json()) as Omit<GraphQLResponse<T>, "status">) };
     },
     async [Symbol.asyncDispose]() {

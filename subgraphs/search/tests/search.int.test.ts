@@ -9,7 +9,14 @@ const LIGHTING = testId(0xc2);
 const AUDIO = testId(0xc3);
 const GADGETS = testId(0xc4);
 
-const doc = (n: number, name: string, description: string, categoryId: string, priceAmount: number, inStock: boolean): SearchDocumentInput => ({
+const doc = (
+  n: number,
+  name: string,
+  description: string,
+  categoryId: string,
+  priceAmount: number,
+  inStock: boolean,
+): SearchDocumentInput => ({
   productId: testId(n),
   name,
   description,
@@ -49,7 +56,8 @@ const gadgets = Array.from({ length: 23 }, (_, i) => {
   return { k, doc: doc(0x100 + i, `Gadget Model ${i}`, description, GADGETS, 1000 + i, i % 3 !== 0) };
 });
 // Best first, ties by id ascending (ids are zero-padded hex, so string order is uuid order).
-const gadgetOrder = (list: typeof gadgets) => [...list].sort((a, b) => b.k - a.k || a.doc.productId.localeCompare(b.doc.productId)).map((g) => g.doc.productId);
+const gadgetOrder = (list: typeof gadgets) =>
+  [...list].sort((a, b) => b.k - a.k || a.doc.productId.localeCompare(b.doc.productId)).map((g) => g.doc.productId);
 
 let db: TestDatabase;
 let h: SearchHarness;
@@ -121,7 +129,11 @@ describe("search filters", () => {
   });
 
   it("returns nothing for a category without products", async () => {
-    expect(await tent({ categoryId: testId(0xdead) })).toEqual({ totalCount: 0, edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    expect(await tent({ categoryId: testId(0xdead) })).toEqual({
+      totalCount: 0,
+      edges: [],
+      pageInfo: { hasNextPage: false, endCursor: null },
+    });
   });
 });
 
@@ -167,7 +179,11 @@ describe("search pagination", () => {
   });
 
   it("with first: 0 returns no edges but tells whether matches exist, and the total", async () => {
-    expect(await search(h, { query: "gadget", first: 0 })).toEqual({ totalCount: 23, edges: [], pageInfo: { hasNextPage: true, endCursor: null } });
+    expect(await search(h, { query: "gadget", first: 0 })).toEqual({
+      totalCount: 23,
+      edges: [],
+      pageInfo: { hasNextPage: true, endCursor: null },
+    });
   });
 
   it("returns an empty last page after the last match", async () => {

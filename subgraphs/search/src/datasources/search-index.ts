@@ -62,14 +62,25 @@ export class SearchIndex {
    * @throws InvalidSearchDocumentError when the document does not validate.
    */
   async upsertDocument(doc: SearchDocumentInput): Promise<void> {
-    const parsed = searchDocumentSchema.safeParse(doc);
-    if (!parsed.success) throw new InvalidSearchDocumentError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-    const { productId, inStock, ...fields } = parsed.data;
-    await this.prisma.searchDocument.upsert({
-      where: { productId },
-      create: { productId, ...fields, inStock: inStock ?? false },
-      update: { ...fields, ...(inStock === undefined ? {} : { inStock }) },
+    await this.upsertDocuments([doc]);
+  }
+
+  /**
+   * {@link upsertDocument} for many documents in one transaction (seed, batches of events): all or none.
+   * @throws InvalidSearchDocumentError when any document does not validate (nothing is written).
+   */
+  async upsertDocuments(docs: readonly SearchDocumentInput[]): Promise<void> {
+    const writes = docs.map((doc) => {
+      const parsed = searchDocumentSchema.safeParse(doc);
+      if (!parsed.success) throw new InvalidSearchDocumentError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+      const { productId, inStock, ...fields } = parsed.data;
+      return this.prisma.searchDocument.upsert({
+        where: { productId },
+        create: { productId, ...fields, inStock: inStock ?? false },
+        update: { ...fields, ...(inStock === undefined ? {} : { inStock }) },
+      });
     });
+    if (writes.length > 0) await this.prisma.$transaction(writes);
   }
 
   /** Sets whether a product is in stock. Resolves false when the product has no document (nothing changed). */

@@ -63,7 +63,12 @@ export function parseSearchInput(args: { query: string; filter?: unknown }): Sea
   const f = result.data.filter;
   return {
     text: result.data.query,
-    filter: { categoryId: f?.categoryId ?? null, minPrice: f?.minPrice ?? null, maxPrice: f?.maxPrice ?? null, inStock: f?.inStock ?? null },
+    filter: {
+      categoryId: f?.categoryId ?? null,
+      minPrice: f?.minPrice ?? null,
+      maxPrice: f?.maxPrice ?? null,
+      inStock: f?.inStock ?? null,
+    },
   };
 }
 
