@@ -1,0 +1,234 @@
+/**
+ * Test harness: the orders server on a free port over a private database (every SQL statement recorded), and a
+ * stub products subgraph (a real federation subgraph over HTTP) that answers `_entities` with prices.
+ */
+import { randomUUID } from "node:crypto";
+import { identityToHeaders, type Identity } from "@ecom/auth";
+import { parsePgUrl } from "@ecom/db";
+import { createLogger, createMetrics } from "@ecom/observability";
+import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
+import { parse } from "graphql";
+import pg from "pg";
+import { OrdersRepository } from "../src/datasources/orders.ts";
+import { createDatabase, type Database } from "../src/datasources/prisma.ts";
+import { createServer } from "../src/server.ts";
+
+export const SECRET = "test-internal-secret-0123456789";
+
+export const ALICE: Identity = { userId: "00000000-0000-4000-8000-0000000000a1", role: "CUSTOMER" };
+export const BOB: Identity = { userId: "00000000-0000-4000-8000-0000000000b0", role: "CUSTOMER" };
+export const ADMIN: Identity = { userId: "00000000-0000-4000-8000-00000000000a", role: "ADMIN" };
+
+/** A GraphQL response as the tests read it. */
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: { code?: string; field?: string; [k: string]: unknown } }>;
+}
+
+/** POSTs a GraphQL operation to `url` as `identity` (anonymous when null). */
+export async function postGraphQL<T>(url: string, query: string, variables: Record<string, unknown>, identity: Identity | null): Promise<GraphQLResponse<T>> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...identityToHeaders(identity, SECRET) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GraphQLResponse<T>;
+}
+
+/** The `extensions.code` of each error of a response. */
+export const codesOf = (res: GraphQLResponse<unknown>) => (res.errors ?? []).map((e) => e.extensions?.code);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Stub products subgraph
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A product the stub knows: its current price. */
+export interface StubProduct {
+  id: string;
+  amount: number;
+  currency: string;
+}
+
+export interface ProductsStub extends AsyncDisposable {
+  url: string;
+  /** Current prices by id; change them to reprice. */
+  products: Map<string, StubProduct>;
+  /** HTTP POSTs to /graphql received so far. */
+  calls: number;
+  /** Representations resolved so far. */
+  references: number;
+  /** When true, every lookup fails with a GraphQL error (the subgraph is up but broken). */
+  failing: boolean;
+  /** Delay before each answer, in ms (lets concurrent requests all get past their first checks). */
+  delayMs: number;
+  stop(): Promise<void>;
+}
+
+const productsTypeDefs = parse(/* GraphQL */ `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
+  type Money @shareable { amount: Int! currency: String! }
+  type Product @key(fields: "id") { id: ID! price: Money! }
+`);
+
+/**
+ * Starts a products subgraph serving `products` (ids compared in lower case, as Postgres prints UUIDs) on `port`
+ * (a free one by default).
+ */
+export async function startProductsStub(products: StubProduct[], port = 0): Promise<ProductsStub> {
+  let server: SubgraphServer | undefined = undefined;
+  const stub: ProductsStub = {
+    url: "",
+    products: new Map(products.map((p) => [p.id, p])),
+    calls: 0,
+    references: 0,
+    failing: false,
+    delayMs: 0,
+    stop: async () => {
+      await server?.stop();
+    },
+    [Symbol.asyncDispose]: async () => {
+      await server?.stop();
+    },
+  };
+  server = await createSubgraphServer({
+    name: "products-stub",
+    typeDefs: productsTypeDefs,
+    resolvers: {
+      Product: {
+        __resolveReference: (ref: { id: string }) => {
+          stub.references++;
+          if (stub.failing) throw new Error("products stub is failing");
+          const product = stub.products.get(ref.id.toLowerCase());
+          return product ? { id: product.id, price: { amount: product.amount, currency: product.currency } } : null;
+        },
+      },
+    },
+    logger: createLogger({ service: "products-stub", level: "silent" }),
+    metrics: createMetrics({ service: "products-stub", defaultMetrics: false }),
+    checks: [],
+    internalSecret: SECRET,
+    createLoaders: () => ({}),
+    routes: (app) =>
+      app.use("/graphql", (req, _res, next) => {
+        if (req.method === "POST") stub.calls++;
+        if (stub.delayMs > 0) setTimeout(next, stub.delayMs);
+        else next();
+      }),
+  });
+  stub.url = (await server.listen(port, "127.0.0.1")).url;
+  return stub;
+}
+
+/** `n` products priced 100, 200, 300... cents in `currency`, with fresh ids. */
+export function makeProducts(n: number, currency = "USD"): StubProduct[] {
+  return Array.from({ length: n }, (_, i) => ({ id: randomUUID(), amount: (i + 1) * 100, currency }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Orders server
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface RunningOrders extends AsyncDisposable {
+  url: string;
+  /** SQL statements run since the last {@link RunningOrders.resetStatements}. */
+  statements: string[];
+  resetStatements(): void;
+  /** The server's own database handle and repository (for arranging data directly). */
+  db: Database;
+  repo: OrdersRepository;
+  /** POSTs a GraphQL operation as `identity` (anonymous when null). */
+  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, identity?: Identity | null): Promise<GraphQLResponse<T>>;
+}
+
+/** Starts the orders subgraph against `databaseUrl`, pricing with the products subgraph at `productsUrl`. */
+export async function startOrders(databaseUrl: string, productsUrl: string): Promise<RunningOrders> {
+  const statements: string[] = [];
+  const db = createDatabase(databaseUrl, { max: 10, onQuery: (sql) => statements.push(sql) });
+  const server = await createServer({
+    env: { NODE_ENV: "test", INTERNAL_SECRET: SECRET, PRODUCTS_URL: productsUrl, PRODUCTS_TIMEOUT: 2000 },
+    logger: createLogger({ service: "orders", level: "silent" }),
+    metrics: createMetrics({ service: "orders", defaultMetrics: false }),
+    db,
+  });
+  const { url } = await server.listen(0, "127.0.0.1");
+  return {
+    url,
+    statements,
+    resetStatements: () => void (statements.length = 0),
+    db,
+    repo: new OrdersRepository(db.prisma),
+    gql: (query, variables = {}, identity = null) => postGraphQL(url, query, variables, identity),
+    async [Symbol.asyncDispose]() {
+      await server.stop();
+      await db.close();
+    },
+  };
+}
+
+/** Row counts of the orders tables, read with plain SQL. */
+export async function countRows(databaseUrl: string): Promise<{ orders: number; items: number; events: number }> {
+  const client = new pg.Client(parsePgUrl(databaseUrl));
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ orders: number; items: number; events: number }>(
+      `SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM order_items) AS items,
+              (SELECT count(*)::int FROM order_events) AS events`,
+    );
+    return rows[0]!;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Statements that read or write `table` (by its quoted name as Prisma writes it, or bare in raw SQL). */
+export function statementsOn(statements: readonly string[], table: "orders" | "order_items" | "order_events"): string[] {
+  const pattern = new RegExp(`\\bFROM\\s+(?:"public"\\.)?"?${table}"?(?![_a-z])`, "i");
+  return statements.filter((sql) => pattern.test(sql));
+}
+
+export const PLACE_ORDER = /* GraphQL */ `
+  mutation Place($input: PlaceOrderInput!) {
+    placeOrder(input: $input) {
+      id
+      status
+      createdAt
+      total { amount currency }
+      buyer { id }
+      items { product { id } quantity unitPrice { amount currency } }
+      timeline { at step status detail }
+    }
+  }
+`;
+
+export interface PlacedOrder {
+  id: string;
+  status: string;
+  createdAt: string;
+  total: { amount: number; currency: string };
+  buyer: { id: string };
+  items: Array<{ product: { id: string }; quantity: number; unitPrice: { amount: number; currency: string } }>;
+  timeline: Array<{ at: string; step: string; status: string; detail: string | null }>;
+}
+
+let arranged = 0;
+
+/**
+ * Writes an order directly through the repository (no products call), placed at `at`, with `lines` items of
+ * fresh products priced 100, 200... cents.
+ */
+export async function arrangeOrder(repo: OrdersRepository, buyerId: string, at: Date, lines = 2): Promise<string> {
+  const items = Array.from({ length: lines }, (_, i) => ({ productId: randomUUID(), quantity: i + 1, unitAmount: (i + 1) * 100, currency: "USD" }));
+  const result = await repo.create(
+    {
+      buyerId,
+      idempotencyKey: `arranged-${++arranged}-${randomUUID()}`,
+      requestHash: "0".repeat(64),
+      paymentToken: "tok_visa",
+      currency: "USD",
+      totalAmount: items.reduce((s, i) => s + i.quantity * i.unitAmount, 0),
+      items,
+    },
+    at,
+  );
+  return result.order.id;
+}
