@@ -5,3 +5,5 @@ export type { TestDatabase } from "./database.ts";
 export { startProcess } from "./process.ts";
 export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
+export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
+export type { SubgraphContractSuiteOptions, ContractEntity, StartedSubgraph, GraphQLHttpResult } from "./contract.ts";
