@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { demoOrders } from "@ecom/demo-data";
 import { createTestDatabase } from "@ecom/testing";
 import { describe, expect, inject, it } from "vitest";
 import { PaymentsRepository } from "../src/datasources/payments.ts";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { PaymentsService } from "../src/domain/payments-service.ts";
+import { seed } from "../src/seed.ts";
 import {
   ADMIN,
   ALICE,
@@ -368,5 +370,42 @@ describe("payments service (used by the checkout saga)", () => {
     } finally {
       await database.close();
     }
+  });
+});
+
+describe("seed", () => {
+  it("seeds one CAPTURED payment per CONFIRMED demo order, visible on the order to its buyer, and is idempotent", async () => {
+    await using db = await createTestDatabase(run, "payments");
+    const confirmed = demoOrders.filter((o) => o.status === "CONFIRMED");
+
+    expect(await seed(db.url)).toEqual({ payments: confirmed.length });
+    expect(await seed(db.url)).toEqual({ payments: confirmed.length });
+
+    const rows = await sql<{ order_id: string; buyer_id: string; amount: number; currency: string; status: string; created_at: Date }>(
+      db.url,
+      "SELECT order_id::text, buyer_id::text, amount, currency, status::text, created_at FROM payments ORDER BY created_at",
+    );
+    const expected = [...confirmed]
+      .sort((a, b) => a.capturedAt.localeCompare(b.capturedAt))
+      .map((o) => ({
+        order_id: o.id,
+        buyer_id: o.buyerId,
+        amount: o.totalAmount,
+        currency: o.currency,
+        status: "CAPTURED",
+        created_at: new Date(o.capturedAt),
+      }));
+    expect(rows).toEqual(expected);
+    expect(await countRows(db.url, "payment_events")).toBe(confirmed.length);
+
+    await using api = await startPayments(db.url);
+    const order = confirmed[0]!;
+    const buyer = { userId: order.buyerId, role: "CUSTOMER" as const };
+    const res = await api.gql<{ _entities: Array<{ payment: { status: string; amount: { amount: number } } | null }> }>(
+      `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { payment { status amount { amount } } } } }`,
+      { reps: [{ __typename: "Order", id: order.id }] },
+      buyer,
+    );
+    expect(res.data!._entities).toEqual([{ payment: { status: "CAPTURED", amount: { amount: order.totalAmount } } }]);
   });
 });

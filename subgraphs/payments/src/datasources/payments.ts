@@ -38,6 +38,8 @@ export interface NewCharge {
   declineCode: string | null;
   idempotencyKey: string;
   requestHash: string;
+  /** Defaults to the database's now(); seeds set it to replay history. */
+  createdAt?: Date;
 }
 
 /** Thrown by {@link PaymentsRepository.createCharge} when another charge holds the idempotency key. */
@@ -150,6 +152,7 @@ export class PaymentsRepository {
               amount: charge.amount,
               currency: charge.currency,
               idempotencyKey: charge.idempotencyKey,
+              ...(charge.createdAt ? { createdAt: charge.createdAt } : {}),
             },
           },
         },

@@ -41,7 +41,15 @@ export interface CallOptions {
    * @default ""
    */
   fieldRoot?: string;
+  /** When the charge happened; defaults to now. Seeds set it to replay history. */
+  at?: Date;
 }
+
+/**
+ * The idempotency key of the charge for an order: the checkout saga charges with it, so a redelivered saga step
+ * finds the payment instead of charging twice (the demo seed uses it too).
+ */
+export const chargeKeyForOrder = (orderId: string) => `order:${orderId.toLowerCase()}:charge`;
 
 /**
  * The fingerprint of a charge request: a retry with the same idempotency key must ask for exactly the same charge.
@@ -101,6 +109,7 @@ export class PaymentsService {
         declineCode: status === "DECLINED" ? (DECLINE_CODES[request.paymentToken] ?? "declined") : null,
         idempotencyKey: request.idempotencyKey,
         requestHash,
+        ...(options.at ? { createdAt: options.at } : {}),
       });
     } catch (error) {
       if (!isChargeKeyTakenError(error)) throw error;
