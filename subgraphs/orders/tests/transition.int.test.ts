@@ -1,0 +1,45 @@
+import { createTestDatabase } from "@ecom/testing";
+import { describe, expect, inject, it } from "vitest";
+import { isInvalidTransitionError } from "../src/domain/order-status.ts";
+import { ALICE, arrangeOrder, startOrders, startProductsStub } from "./support.ts";
+
+const run = inject("testRun");
+
+const TIMELINE = `query($id: ID!) { order(id: $id) { status timeline { step status detail } } }`;
+
+describe("order transitions (the checkout saga's entry point)", () => {
+  it("confirms a PENDING order with a timeline entry, ignores a repeat and refuses to cancel it afterwards", async () => {
+    await using db = await createTestDatabase(run, "orders");
+    await using products = await startProductsStub([]);
+    await using api = await startOrders(db.url, products.url);
+    const id = await arrangeOrder(api.repo, ALICE.userId, new Date(Date.now() - 1000));
+
+    expect(await api.repo.transition(id, { type: "CONFIRM", detail: "payment captured" })).toMatchObject({ kind: "changed", to: "CONFIRMED" });
+    expect(await api.repo.transition(id, { type: "CONFIRM" })).toEqual({ kind: "unchanged", status: "CONFIRMED" });
+    const refused = await api.repo.transition(id, { type: "CANCEL", reason: "too late" }).catch((e: unknown) => e);
+    expect(isInvalidTransitionError(refused)).toBe(true);
+    expect(await api.repo.transition("00000000-0000-4000-8000-000000000999", { type: "CONFIRM" })).toBeNull();
+
+    const res = await api.gql<{ order: { status: string; timeline: unknown[] } }>(TIMELINE, { id }, ALICE);
+    expect(res.data!.order).toEqual({
+      status: "CONFIRMED",
+      timeline: [
+        { step: "order", status: "PLACED", detail: null },
+        { step: "order", status: "CONFIRMED", detail: "payment captured" },
+      ],
+    });
+  });
+
+  it("cancels a PENDING order with the reason in its timeline", async () => {
+    await using db = await createTestDatabase(run, "orders");
+    await using products = await startProductsStub([]);
+    await using api = await startOrders(db.url, products.url);
+    const id = await arrangeOrder(api.repo, ALICE.userId, new Date(Date.now() - 1000));
+
+    await api.repo.transition(id, { type: "CANCEL", reason: "payment declined" });
+
+    const res = await api.gql<{ order: { status: string; timeline: Array<{ status: string; detail: string | null }> } }>(TIMELINE, { id }, ALICE);
+    expect(res.data!.order.status).toBe("CANCELLED");
+    expect(res.data!.order.timeline.at(-1)).toEqual({ step: "order", status: "CANCELLED", detail: "payment declined" });
+  });
+});
