@@ -27,7 +27,6 @@ export type MutationRestockArgs = {
   quantity: Scalars['Int']['input'];
 };
 
-/** Inventory's part of a product: how many units can be ordered. */
 export type Product = {
   __typename?: 'Product';
   id: Scalars['ID']['output'];

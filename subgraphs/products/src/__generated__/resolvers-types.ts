@@ -37,7 +37,7 @@ export type CreateProductInput = {
   sku: Scalars['String']['input'];
 };
 
-/** An amount of money in minor units (cents) of an ISO 4217 currency. */
+/** An amount of money in minor units (cents) of an ISO-4217 currency. */
 export type Money = {
   __typename?: 'Money';
   /** Minor units, e.g. 1999 for 19.99. */
