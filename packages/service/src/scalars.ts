@@ -1,9 +1,18 @@
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/** True for a well-formed ISO-8601 date-time naming a day that exists (`Date.parse` rolls 02-30 over to March). */
+function isValidIso(value: string): boolean {
+  const m = ISO_DATE_TIME.exec(value);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return day <= daysInMonth && !Number.isNaN(Date.parse(value));
+}
 
 function parseIso(value: unknown): Date {
-  if (typeof value !== "string" || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
+  if (typeof value !== "string" || !isValidIso(value)) {
     throw new GraphQLError("DateTime must be an ISO-8601 string such as 2026-01-31T12:00:00Z.", { extensions: { code: "BAD_USER_INPUT" } });
   }
   return new Date(value);
