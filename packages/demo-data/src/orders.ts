@@ -57,11 +57,43 @@ interface OrderTemplate {
 }
 
 const templates: OrderTemplate[] = [
-  { key: "alice-1", email: "alice@example.com", placedAt: "2026-10-02T09:15:00.000Z", items: [["ELE-0101", 1], ["BOO-0203", 2]] },
+  {
+    key: "alice-1",
+    email: "alice@example.com",
+    placedAt: "2026-10-02T09:15:00.000Z",
+    items: [
+      ["ELE-0101", 1],
+      ["BOO-0203", 2],
+    ],
+  },
   { key: "alice-2", email: "alice@example.com", placedAt: "2026-10-14T18:40:00.000Z", items: [["HOM-0302", 1]] },
-  { key: "alice-3", email: "alice@example.com", placedAt: "2026-11-03T12:05:00.000Z", items: [["SPO-0105", 1], ["SPO-0401", 2]] },
-  { key: "bob-1", email: "bob@example.com", placedAt: "2026-10-08T08:30:00.000Z", items: [["OFF-0101", 1], ["OFF-0304", 1]] },
-  { key: "bob-2", email: "bob@example.com", placedAt: "2026-11-10T20:10:00.000Z", items: [["TOY-0102", 1], ["TOY-0305", 3]] },
+  {
+    key: "alice-3",
+    email: "alice@example.com",
+    placedAt: "2026-11-03T12:05:00.000Z",
+    items: [
+      ["SPO-0105", 1],
+      ["SPO-0401", 2],
+    ],
+  },
+  {
+    key: "bob-1",
+    email: "bob@example.com",
+    placedAt: "2026-10-08T08:30:00.000Z",
+    items: [
+      ["OFF-0101", 1],
+      ["OFF-0304", 1],
+    ],
+  },
+  {
+    key: "bob-2",
+    email: "bob@example.com",
+    placedAt: "2026-11-10T20:10:00.000Z",
+    items: [
+      ["TOY-0102", 1],
+      ["TOY-0305", 3],
+    ],
+  },
 ];
 
 const later = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();

@@ -29,7 +29,10 @@ describe("order status transitions", () => {
 
   it("treats a repeated transition as unchanged, so a redelivered saga message writes nothing", () => {
     expect(applyTransition({ status: "CONFIRMED" }, { type: "CONFIRM" })).toEqual({ kind: "unchanged", status: "CONFIRMED" });
-    expect(applyTransition({ status: "CANCELLED" }, { type: "CANCEL", reason: "again" })).toEqual({ kind: "unchanged", status: "CANCELLED" });
+    expect(applyTransition({ status: "CANCELLED" }, { type: "CANCEL", reason: "again" })).toEqual({
+      kind: "unchanged",
+      status: "CANCELLED",
+    });
   });
 
   it.each<[OrderStatus, "CONFIRM" | "CANCEL"]>([
@@ -49,8 +52,18 @@ describe("order status transitions", () => {
 
 describe("placeOrder rules", () => {
   it("hashes the same request the same way whatever the order of its lines and the case of its ids", () => {
-    const one = requestHashOf(request([{ productId: A, quantity: 1 }, { productId: B, quantity: 2 }]));
-    const two = requestHashOf(request([{ productId: B.toUpperCase(), quantity: 2 }, { productId: A, quantity: 1 }]));
+    const one = requestHashOf(
+      request([
+        { productId: A, quantity: 1 },
+        { productId: B, quantity: 2 },
+      ]),
+    );
+    const two = requestHashOf(
+      request([
+        { productId: B.toUpperCase(), quantity: 2 },
+        { productId: A, quantity: 1 },
+      ]),
+    );
     expect(one).toMatch(/^[0-9a-f]{64}$/);
     expect(two).toBe(one);
   });
@@ -63,15 +76,25 @@ describe("placeOrder rules", () => {
   });
 
   it("normalizes product ids to lower case when parsing", () => {
-    const parsed = placeOrderInputSchema.parse({ items: [{ productId: A.toUpperCase(), quantity: 1 }], paymentToken: "tok_visa", idempotencyKey: "abcdefgh" });
+    const parsed = placeOrderInputSchema.parse({
+      items: [{ productId: A.toUpperCase(), quantity: 1 }],
+      paymentToken: "tok_visa",
+      idempotencyKey: "abcdefgh",
+    });
     expect(parsed.items[0]!.productId).toBe(A);
   });
 
   it("snapshots unit prices and sums the total", () => {
-    const priced = priceOrder(request([{ productId: A, quantity: 3 }, { productId: B, quantity: 1 }]), [
-      { id: A, amount: 250, currency: "EUR" },
-      { id: B, amount: 1000, currency: "EUR" },
-    ]);
+    const priced = priceOrder(
+      request([
+        { productId: A, quantity: 3 },
+        { productId: B, quantity: 1 },
+      ]),
+      [
+        { id: A, amount: 250, currency: "EUR" },
+        { id: B, amount: 1000, currency: "EUR" },
+      ],
+    );
     expect(priced).toEqual({
       currency: "EUR",
       totalAmount: 1750,

@@ -33,13 +33,17 @@ describe("placeOrder", () => {
     await using api = await startOrders(db.url, products.url);
 
     const before = Date.now();
-    const res: PlaceResult = await api.gql(PLACE_ORDER, {
-      input: input([
-        { productId: c!.id, quantity: 1 },
-        { productId: a!.id, quantity: 3 },
-        { productId: b!.id.toUpperCase(), quantity: 2 },
-      ]),
-    }, ALICE);
+    const res: PlaceResult = await api.gql(
+      PLACE_ORDER,
+      {
+        input: input([
+          { productId: c!.id, quantity: 1 },
+          { productId: a!.id, quantity: 3 },
+          { productId: b!.id.toUpperCase(), quantity: 2 },
+        ]),
+      },
+      ALICE,
+    );
 
     expect(res.errors).toBeUndefined();
     const order = res.data!.placeOrder;
@@ -61,7 +65,11 @@ describe("placeOrder", () => {
 
     // The prices are snapshots: repricing the catalog does not change the order.
     products.products.set(a!.id, { ...a!, amount: 9999 });
-    const again = await api.gql<{ order: PlacedOrder }>(`query($id: ID!) { order(id: $id) { total { amount } items { unitPrice { amount } } } }`, { id: order.id }, ALICE);
+    const again = await api.gql<{ order: PlacedOrder }>(
+      `query($id: ID!) { order(id: $id) { total { amount } items { unitPrice { amount } } } }`,
+      { id: order.id },
+      ALICE,
+    );
     expect(again.data!.order.total.amount).toBe(1000);
     expect(again.data!.order.items.map((i) => i.unitPrice.amount)).toEqual([300, 100, 200]);
   });
@@ -72,10 +80,19 @@ describe("placeOrder", () => {
     await using products = await startProductsStub([a!, b!]);
     await using api = await startOrders(db.url, products.url);
 
-    const first = input([{ productId: a!.id, quantity: 1 }, { productId: b!.id, quantity: 2 }]);
+    const first = input([
+      { productId: a!.id, quantity: 1 },
+      { productId: b!.id, quantity: 2 },
+    ]);
     const one: PlaceResult = await api.gql(PLACE_ORDER, { input: first }, ALICE);
     // The same request with its lines in another order (and an id in upper case) is the same request.
-    const retry = { ...first, items: [{ productId: b!.id.toUpperCase(), quantity: 2 }, { productId: a!.id, quantity: 1 }] };
+    const retry = {
+      ...first,
+      items: [
+        { productId: b!.id.toUpperCase(), quantity: 2 },
+        { productId: a!.id, quantity: 1 },
+      ],
+    };
     const two: PlaceResult = await api.gql(PLACE_ORDER, { input: retry }, ALICE);
 
     expect(one.errors).toBeUndefined();
@@ -93,8 +110,13 @@ describe("placeOrder", () => {
 
     // A slow catalog holds every request between its replay check and its insert: they all race on the insert.
     products.delayMs = 300;
-    const same = input([{ productId: a!.id, quantity: 2 }, { productId: b!.id, quantity: 1 }]);
-    const results = await Promise.all(Array.from({ length: 10 }, () => api.gql<{ placeOrder: PlacedOrder }>(PLACE_ORDER, { input: same }, ALICE)));
+    const same = input([
+      { productId: a!.id, quantity: 2 },
+      { productId: b!.id, quantity: 1 },
+    ]);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => api.gql<{ placeOrder: PlacedOrder }>(PLACE_ORDER, { input: same }, ALICE)),
+    );
 
     expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
     expect(products.calls).toBe(10);
@@ -115,7 +137,13 @@ describe("placeOrder", () => {
 
     for (const changed of [
       { ...first, items: [{ productId: a!.id, quantity: 2 }] },
-      { ...first, items: [{ productId: a!.id, quantity: 1 }, { productId: b!.id, quantity: 1 }] },
+      {
+        ...first,
+        items: [
+          { productId: a!.id, quantity: 1 },
+          { productId: b!.id, quantity: 1 },
+        ],
+      },
       { ...first, paymentToken: "tok_chargeDeclined" },
     ]) {
       const res: PlaceResult = await api.gql(PLACE_ORDER, { input: changed }, ALICE);
@@ -163,7 +191,10 @@ describe("placeOrder", () => {
 
     it.each(cases)("%s", async (_name, bad, field) => {
       await using db = await createTestDatabase(run, "orders");
-      await using products = await startProductsStub([{ id: p, amount: 100, currency: "USD" }, { id: q, amount: 100, currency: "USD" }]);
+      await using products = await startProductsStub([
+        { id: p, amount: 100, currency: "USD" },
+        { id: q, amount: 100, currency: "USD" },
+      ]);
       await using api = await startOrders(db.url, products.url);
 
       const res: PlaceResult = await api.gql(PLACE_ORDER, { input: bad }, ALICE);
@@ -180,8 +211,21 @@ describe("placeOrder", () => {
       await using products = await startProductsStub(many);
       await using api = await startOrders(db.url, products.url);
 
-      const fifty: PlaceResult = await api.gql(PLACE_ORDER, { input: input(many.map((m) => line(m.id, 100)), { idempotencyKey: "Ab_-1234" }) }, ALICE);
-      const long: PlaceResult = await api.gql(PLACE_ORDER, { input: input([line(many[0]!.id)], { idempotencyKey: "k".repeat(100) }) }, ALICE);
+      const fifty: PlaceResult = await api.gql(
+        PLACE_ORDER,
+        {
+          input: input(
+            many.map((m) => line(m.id, 100)),
+            { idempotencyKey: "Ab_-1234" },
+          ),
+        },
+        ALICE,
+      );
+      const long: PlaceResult = await api.gql(
+        PLACE_ORDER,
+        { input: input([line(many[0]!.id)], { idempotencyKey: "k".repeat(100) }) },
+        ALICE,
+      );
 
       expect(fifty.errors).toBeUndefined();
       expect(fifty.data!.placeOrder.items).toHaveLength(50);
@@ -199,9 +243,17 @@ describe("placeOrder", () => {
     const ghost1 = randomUUID();
     const ghost2 = randomUUID();
 
-    const res: PlaceResult = await api.gql(PLACE_ORDER, {
-      input: input([{ productId: ghost1, quantity: 1 }, { productId: a!.id, quantity: 1 }, { productId: ghost2, quantity: 1 }]),
-    }, ALICE);
+    const res: PlaceResult = await api.gql(
+      PLACE_ORDER,
+      {
+        input: input([
+          { productId: ghost1, quantity: 1 },
+          { productId: a!.id, quantity: 1 },
+          { productId: ghost2, quantity: 1 },
+        ]),
+      },
+      ALICE,
+    );
 
     expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
     expect(res.errors![0]!.message).toContain(ghost1);
@@ -218,7 +270,16 @@ describe("placeOrder", () => {
     await using products = await startProductsStub([usd!, eur!]);
     await using api = await startOrders(db.url, products.url);
 
-    const res: PlaceResult = await api.gql(PLACE_ORDER, { input: input([{ productId: usd!.id, quantity: 1 }, { productId: eur!.id, quantity: 1 }]) }, ALICE);
+    const res: PlaceResult = await api.gql(
+      PLACE_ORDER,
+      {
+        input: input([
+          { productId: usd!.id, quantity: 1 },
+          { productId: eur!.id, quantity: 1 },
+        ]),
+      },
+      ALICE,
+    );
 
     expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
     expect(res.errors![0]!.extensions).toMatchObject({ field: "input.items", currencies: ["USD", "EUR"] });

@@ -7,34 +7,83 @@ import { ADMIN, ALICE, BOB, arrangeOrder, codesOf, startOrders, startProductsStu
 const run = inject("testRun");
 
 const ORDER = /* GraphQL */ `
-  query($id: ID!) { order(id: $id) { id status buyer { id } total { amount currency } } }
+  query ($id: ID!) {
+    order(id: $id) {
+      id
+      status
+      buyer {
+        id
+      }
+      total {
+        amount
+        currency
+      }
+    }
+  }
 `;
 
 const ORDER_ENTITIES = /* GraphQL */ `
-  query($representations: [_Any!]!) {
+  query ($representations: [_Any!]!) {
     _entities(representations: $representations) {
       ... on Order {
         id
         status
         createdAt
-        total { amount currency }
-        buyer { id }
-        items { product { id } quantity unitPrice { amount currency } }
-        timeline { at step status detail }
+        total {
+          amount
+          currency
+        }
+        buyer {
+          id
+        }
+        items {
+          product {
+            id
+          }
+          quantity
+          unitPrice {
+            amount
+            currency
+          }
+        }
+        timeline {
+          at
+          step
+          status
+          detail
+        }
       }
     }
   }
 `;
 
 const USER_ORDERS = /* GraphQL */ `
-  query($representations: [_Any!]!, $first: Int, $after: String) {
+  query ($representations: [_Any!]!, $first: Int, $after: String) {
     _entities(representations: $representations) {
       ... on User {
         id
         orders(first: $first, after: $after) {
           totalCount
-          pageInfo { hasNextPage endCursor }
-          edges { cursor node { id createdAt buyer { id } items { quantity } timeline { status } } }
+          pageInfo {
+            hasNextPage
+            endCursor
+          }
+          edges {
+            cursor
+            node {
+              id
+              createdAt
+              buyer {
+                id
+              }
+              items {
+                quantity
+              }
+              timeline {
+                status
+              }
+            }
+          }
         }
       }
     }
@@ -56,7 +105,10 @@ async function idsNewestFirst(url: string, buyerId: string): Promise<string[]> {
   const client = new pg.Client(parsePgUrl(url));
   await client.connect();
   try {
-    const { rows } = await client.query<{ id: string }>("SELECT id::text FROM orders WHERE buyer_id = $1 ORDER BY created_at DESC, id DESC", [buyerId]);
+    const { rows } = await client.query<{ id: string }>(
+      "SELECT id::text FROM orders WHERE buyer_id = $1 ORDER BY created_at DESC, id DESC",
+      [buyerId],
+    );
     return rows.map((r) => r.id);
   } finally {
     await client.end();
@@ -78,7 +130,12 @@ describe("reading orders", () => {
     const malformed = await api.gql(ORDER, { id: "not-a-uuid" }, ADMIN);
 
     expect(asAlice.errors).toBeUndefined();
-    expect(asAlice.data!.order).toMatchObject({ id, status: "PENDING", buyer: { id: ALICE.userId }, total: { amount: 500, currency: "USD" } });
+    expect(asAlice.data!.order).toMatchObject({
+      id,
+      status: "PENDING",
+      buyer: { id: ALICE.userId },
+      total: { amount: 500, currency: "USD" },
+    });
     expect(asAdmin.data!.order.id).toBe(id);
     for (const res of [asBob, anonymous, missing, malformed]) expect(res).toEqual({ data: { order: null } });
   });
@@ -90,7 +147,11 @@ describe("reading orders", () => {
     const mine = await arrangeOrder(api.repo, ALICE.userId, new Date());
     const theirs = await arrangeOrder(api.repo, BOB.userId, new Date());
 
-    const res = await api.gql<{ _entities: Array<{ id: string } | null> }>(ORDER_ENTITIES, { representations: [order(mine), order(theirs), order("nope")] }, ALICE);
+    const res = await api.gql<{ _entities: Array<{ id: string } | null> }>(
+      ORDER_ENTITIES,
+      { representations: [order(mine), order(theirs), order("nope")] },
+      ALICE,
+    );
 
     expect(res.errors).toBeUndefined();
     expect(res.data!._entities.map((e) => e?.id ?? null)).toEqual([mine, null, null]);

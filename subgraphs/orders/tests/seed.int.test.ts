@@ -37,7 +37,11 @@ describe("orders seed", () => {
         createdAt: o.createdAt,
         total: { amount: o.totalAmount, currency: o.currency },
         buyer: { id: alice.id },
-        items: o.items.map((i) => ({ product: { id: i.productId }, quantity: i.quantity, unitPrice: { amount: i.unitAmount, currency: i.currency } })),
+        items: o.items.map((i) => ({
+          product: { id: i.productId },
+          quantity: i.quantity,
+          unitPrice: { amount: i.unitAmount, currency: i.currency },
+        })),
         timeline: o.timeline,
       })),
     );

@@ -26,7 +26,12 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 /** POSTs a GraphQL operation to `url` as `identity` (anonymous when null). */
-export async function postGraphQL<T>(url: string, query: string, variables: Record<string, unknown>, identity: Identity | null): Promise<GraphQLResponse<T>> {
+export async function postGraphQL<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+  identity: Identity | null,
+): Promise<GraphQLResponse<T>> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...identityToHeaders(identity, SECRET) },
@@ -66,8 +71,14 @@ export interface ProductsStub extends AsyncDisposable {
 
 const productsTypeDefs = parse(/* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
-  type Money @shareable { amount: Int! currency: String! }
-  type Product @key(fields: "id") { id: ID! price: Money! }
+  type Money @shareable {
+    amount: Int!
+    currency: String!
+  }
+  type Product @key(fields: "id") {
+    id: ID!
+    price: Money!
+  }
 `);
 
 /**
@@ -137,7 +148,11 @@ export interface RunningOrders extends AsyncDisposable {
   db: Database;
   repo: OrdersRepository;
   /** POSTs a GraphQL operation as `identity` (anonymous when null). */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, identity?: Identity | null): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    identity?: Identity | null,
+  ): Promise<GraphQLResponse<T>>;
 }
 
 /** Starts the orders subgraph against `databaseUrl`, pricing with the products subgraph at `productsUrl`. */
@@ -192,10 +207,29 @@ export const PLACE_ORDER = /* GraphQL */ `
       id
       status
       createdAt
-      total { amount currency }
-      buyer { id }
-      items { product { id } quantity unitPrice { amount currency } }
-      timeline { at step status detail }
+      total {
+        amount
+        currency
+      }
+      buyer {
+        id
+      }
+      items {
+        product {
+          id
+        }
+        quantity
+        unitPrice {
+          amount
+          currency
+        }
+      }
+      timeline {
+        at
+        step
+        status
+        detail
+      }
     }
   }
 `;
@@ -217,7 +251,12 @@ let arranged = 0;
  * fresh products priced 100, 200... cents.
  */
 export async function arrangeOrder(repo: OrdersRepository, buyerId: string, at: Date, lines = 2): Promise<string> {
-  const items = Array.from({ length: lines }, (_, i) => ({ productId: randomUUID(), quantity: i + 1, unitAmount: (i + 1) * 100, currency: "USD" }));
+  const items = Array.from({ length: lines }, (_, i) => ({
+    productId: randomUUID(),
+    quantity: i + 1,
+    unitAmount: (i + 1) * 100,
+    currency: "USD",
+  }));
   const result = await repo.create(
     {
       buyerId,

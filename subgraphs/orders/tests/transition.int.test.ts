@@ -14,7 +14,10 @@ describe("order transitions (the checkout saga's entry point)", () => {
     await using api = await startOrders(db.url, products.url);
     const id = await arrangeOrder(api.repo, ALICE.userId, new Date(Date.now() - 1000));
 
-    expect(await api.repo.transition(id, { type: "CONFIRM", detail: "payment captured" })).toMatchObject({ kind: "changed", to: "CONFIRMED" });
+    expect(await api.repo.transition(id, { type: "CONFIRM", detail: "payment captured" })).toMatchObject({
+      kind: "changed",
+      to: "CONFIRMED",
+    });
     expect(await api.repo.transition(id, { type: "CONFIRM" })).toEqual({ kind: "unchanged", status: "CONFIRMED" });
     const refused = await api.repo.transition(id, { type: "CANCEL", reason: "too late" }).catch((e: unknown) => e);
     expect(isInvalidTransitionError(refused)).toBe(true);
@@ -38,7 +41,11 @@ describe("order transitions (the checkout saga's entry point)", () => {
 
     await api.repo.transition(id, { type: "CANCEL", reason: "payment declined" });
 
-    const res = await api.gql<{ order: { status: string; timeline: Array<{ status: string; detail: string | null }> } }>(TIMELINE, { id }, ALICE);
+    const res = await api.gql<{ order: { status: string; timeline: Array<{ status: string; detail: string | null }> } }>(
+      TIMELINE,
+      { id },
+      ALICE,
+    );
     expect(res.data!.order.status).toBe("CANCELLED");
     expect(res.data!.order.timeline.at(-1)).toEqual({ step: "order", status: "CANCELLED", detail: "payment declined" });
   });

@@ -48,7 +48,9 @@ export const placeOrderInputSchema = z.object({
           });
       });
     }),
-  paymentToken: z.string().refine(isKnownPaymentToken, `must be a test token of the payment provider (${Object.keys(TEST_TOKENS).join(" or ")})`),
+  paymentToken: z
+    .string()
+    .refine(isKnownPaymentToken, `must be a test token of the payment provider (${Object.keys(TEST_TOKENS).join(" or ")})`),
   idempotencyKey: z.string().regex(IDEMPOTENCY_KEY, "must be 8 to 100 characters of A-Z, a-z, 0-9, _ and -"),
 });
 
@@ -61,9 +63,7 @@ export type PlaceOrderRequest = z.infer<typeof placeOrderInputSchema>;
  * Versioned so the normal form can change without old hashes matching new requests by accident.
  */
 export function requestHashOf(request: Pick<PlaceOrderRequest, "items" | "paymentToken">): string {
-  const items = request.items
-    .map((i) => [i.productId.toLowerCase(), i.quantity] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const items = request.items.map((i) => [i.productId.toLowerCase(), i.quantity] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return createHash("sha256")
     .update(JSON.stringify({ v: 1, items, paymentToken: request.paymentToken }))
     .digest("hex");

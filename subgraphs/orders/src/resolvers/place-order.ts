@@ -44,9 +44,13 @@ export function createPlaceOrder(deps: PlaceOrderDeps): NonNullable<MutationReso
     } catch (error) {
       if (!isEntityClientError(error)) throw error;
       ctx.logger.warn({ err: error }, "products subgraph unavailable: order not placed");
-      throw codedError(ErrorCode.SUBGRAPH_UNAVAILABLE, "The product catalog is unavailable, no order was placed: retry with the same idempotencyKey.", {
-        service: "products",
-      });
+      throw codedError(
+        ErrorCode.SUBGRAPH_UNAVAILABLE,
+        "The product catalog is unavailable, no order was placed: retry with the same idempotencyKey.",
+        {
+          service: "products",
+        },
+      );
     }
     const priced = priceOrder(request, prices);
 
