@@ -1,0 +1,3 @@
+import { definePrismaServiceConfig } from "@ecom/db/prisma-config";
+
+export default definePrismaServiceConfig();

@@ -1,0 +1,22 @@
+/** Boots the notifications subgraph: env -> deps -> server -> listen -> graceful shutdown. */
+import { createLogger, createMetrics } from "@ecom/observability";
+import { runUntilSignal } from "@ecom/service";
+import { createDatabase } from "./datasources/prisma.ts";
+import { loadEnv } from "./env.ts";
+import { createServer } from "./server.ts";
+
+const env = loadEnv();
+const logger = createLogger({ service: "notifications", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
+const metrics = createMetrics({ service: "notifications" });
+const db = createDatabase(env.DATABASE_URL);
+
+const server = await createServer({ env, logger, metrics, db });
+const { url } = await server.listen(env.PORT, env.HOST);
+logger.info({ url }, "notifications subgraph ready");
+runUntilSignal(
+  async () => {
+    await server.stop();
+    await db.close();
+  },
+  { logger },
+);
