@@ -7,12 +7,24 @@ import { ADMIN, CUSTOMER, codesOf, sql, startInventory } from "./support.ts";
 const run = inject("testRun");
 
 const ENTITIES = /* GraphQL */ `
-  query($representations: [_Any!]!) {
-    _entities(representations: $representations) { ... on Product { id stock inStock } }
+  query ($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on Product {
+        id
+        stock
+        inStock
+      }
+    }
   }
 `;
 const RESTOCK = /* GraphQL */ `
-  mutation Restock($productId: ID!, $quantity: Int!) { restock(productId: $productId, quantity: $quantity) { id stock inStock } }
+  mutation Restock($productId: ID!, $quantity: Int!) {
+    restock(productId: $productId, quantity: $quantity) {
+      id
+      stock
+      inStock
+    }
+  }
 `;
 
 type Stock = { id: string; stock: number; inStock: boolean };
@@ -21,7 +33,13 @@ const soldOut = demoProducts.find((p) => p.stock === 0)!;
 const stocked = demoProducts.find((p) => p.stock > 20)!;
 
 const stockItem = async (url: string, productId: string) =>
-  (await sql<{ on_hand: number; reserved: number; version: number }>(url, "SELECT on_hand, reserved, version FROM stock_items WHERE product_id = $1", [productId]))[0];
+  (
+    await sql<{ on_hand: number; reserved: number; version: number }>(
+      url,
+      "SELECT on_hand, reserved, version FROM stock_items WHERE product_id = $1",
+      [productId],
+    )
+  )[0];
 
 describe("inventory Product references (_entities)", () => {
   it("resolves the demo stock of 225 products in one statement; unknown and malformed ids are out of stock, not null", async () => {
@@ -29,7 +47,11 @@ describe("inventory Product references (_entities)", () => {
     await seed(db.url);
     await using api = await startInventory(db.url);
 
-    const representations = [...demoProducts.map((p) => ({ __typename: "Product", id: p.id })), { __typename: "Product", id: UNKNOWN }, { __typename: "Product", id: "sku-1" }];
+    const representations = [
+      ...demoProducts.map((p) => ({ __typename: "Product", id: p.id })),
+      { __typename: "Product", id: UNKNOWN },
+      { __typename: "Product", id: "sku-1" },
+    ];
     api.resetStatements();
     const res = await api.gql<{ _entities: Stock[] }>(ENTITIES, { representations });
     expect(res.errors).toBeUndefined();
@@ -88,11 +110,15 @@ describe("restock", () => {
     await using api = await startInventory(db.url);
 
     api.resetStatements();
-    const results = await Promise.all(Array.from({ length: 20 }, () => api.gql<{ restock: Stock }>(RESTOCK, { productId: stocked.id, quantity: 7 }, ADMIN)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => api.gql<{ restock: Stock }>(RESTOCK, { productId: stocked.id, quantity: 7 }, ADMIN)),
+    );
     expect(results.flatMap(codesOf)).toEqual([]);
     expect(await stockItem(db.url, stocked.id)).toEqual({ on_hand: stocked.stock + 140, reserved: 0, version: 20 });
     // Each restock saw its own increment applied after the previous ones: the totals are a strict sequence.
-    expect(results.map((r) => r.data!.restock.stock).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => stocked.stock + 7 * (i + 1)));
+    expect(results.map((r) => r.data!.restock.stock).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => stocked.stock + 7 * (i + 1)),
+    );
     expect(api.statements).toHaveLength(20);
     expect(api.statements.every((s) => /^\s*INSERT INTO stock_items/.test(s))).toBe(true);
   });

@@ -22,7 +22,11 @@ export interface RunningInventory extends AsyncDisposable {
   statements: string[];
   resetStatements(): void;
   /** POSTs a GraphQL operation, as `identity` (anonymous when null). */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, identity?: Identity | null): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    identity?: Identity | null,
+  ): Promise<GraphQLResponse<T>>;
 }
 
 /** Starts the inventory subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
@@ -59,7 +63,11 @@ export async function startInventory(databaseUrl: string): Promise<RunningInvent
 export const codesOf = (res: GraphQLResponse<unknown>) => (res.errors ?? []).map((e) => e.extensions?.code);
 
 /** Runs one SQL statement on `url` with a plain pg client (to arrange or inspect rows the API does not expose). */
-export async function sql<R extends Record<string, unknown> = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+export async function sql<R extends Record<string, unknown> = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

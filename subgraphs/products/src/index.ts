@@ -13,7 +13,10 @@ const db = createDatabase(env.DATABASE_URL);
 const server = await createServer({ env, logger, metrics, db });
 const { url } = await server.listen(env.PORT, env.HOST);
 logger.info({ url }, "products subgraph ready");
-runUntilSignal(async () => {
-  await server.stop();
-  await db.close();
-}, { logger });
+runUntilSignal(
+  async () => {
+    await server.stop();
+    await db.close();
+  },
+  { logger },
+);

@@ -11,8 +11,26 @@ const PAGE = /* GraphQL */ `
   query Page($first: Int, $after: String, $categoryId: ID) {
     products(first: $first, after: $after, categoryId: $categoryId) {
       totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { cursor node { id sku name price { amount currency } category { id slug } } }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          sku
+          name
+          price {
+            amount
+            currency
+          }
+          category {
+            id
+            slug
+          }
+        }
+      }
     }
   }
 `;
@@ -21,7 +39,10 @@ interface Page {
   products: {
     totalCount: number;
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    edges: Array<{ cursor: string; node: { id: string; sku: string; name: string; price: { amount: number; currency: string }; category: { id: string; slug: string } } }>;
+    edges: Array<{
+      cursor: string;
+      node: { id: string; sku: string; name: string; price: { amount: number; currency: string }; category: { id: string; slug: string } };
+    }>;
   };
 }
 
@@ -196,11 +217,26 @@ describe("products catalog queries", () => {
 
 describe("products entity references (_entities)", () => {
   const ENTITIES = /* GraphQL */ `
-    query($representations: [_Any!]!) {
+    query ($representations: [_Any!]!) {
       _entities(representations: $representations) {
         __typename
-        ... on Product { id sku price { amount currency } category { id slug } }
-        ... on Category { id name slug }
+        ... on Product {
+          id
+          sku
+          price {
+            amount
+            currency
+          }
+          category {
+            id
+            slug
+          }
+        }
+        ... on Category {
+          id
+          name
+          slug
+        }
       }
     }
   `;
@@ -218,7 +254,9 @@ describe("products entity references (_entities)", () => {
       { __typename: "Product", id: "not-a-uuid" },
     ];
     api.resetStatements();
-    const res = await api.gql<{ _entities: Array<{ id: string; sku: string; price: { amount: number }; category: { id: string } } | null> }>(ENTITIES, {
+    const res = await api.gql<{
+      _entities: Array<{ id: string; sku: string; price: { amount: number }; category: { id: string } } | null>;
+    }>(ENTITIES, {
       representations,
     });
     expect(res.errors).toBeUndefined();
@@ -239,7 +277,10 @@ describe("products entity references (_entities)", () => {
 
     api.resetStatements();
     const res = await api.gql<{ _entities: Array<{ id: string; slug: string } | null> }>(ENTITIES, {
-      representations: [...demoCategories.map((c) => ({ __typename: "Category", id: c.id })), { __typename: "Category", id: "6f1c2a57-0000-4000-8000-000000000000" }],
+      representations: [
+        ...demoCategories.map((c) => ({ __typename: "Category", id: c.id })),
+        { __typename: "Category", id: "6f1c2a57-0000-4000-8000-000000000000" },
+      ],
     });
     expect(res.errors).toBeUndefined();
     expect(res.data!._entities.map((c) => c?.slug ?? null)).toEqual([...demoCategories.map((c) => c.slug), null]);

@@ -8,18 +8,48 @@ const run = inject("testRun");
 
 const CREATE = /* GraphQL */ `
   mutation Create($input: CreateProductInput!) {
-    createProduct(input: $input) { id sku name description price { amount currency } category { id slug } }
+    createProduct(input: $input) {
+      id
+      sku
+      name
+      description
+      price {
+        amount
+        currency
+      }
+      category {
+        id
+        slug
+      }
+    }
   }
 `;
 const UPDATE = /* GraphQL */ `
   mutation Update($id: ID!, $input: UpdateProductInput!) {
-    updateProduct(id: $id, input: $input) { id sku name price { amount currency } category { id } }
+    updateProduct(id: $id, input: $input) {
+      id
+      sku
+      name
+      price {
+        amount
+        currency
+      }
+      category {
+        id
+      }
+    }
   }
 `;
 
 const books = demoCategories.find((c) => c.slug === "books")!;
 const existing = demoProducts[0]!;
-const valid = { sku: "BOO-9901", name: "Atlas of Remote Islands", description: "A beautiful atlas.", priceAmount: 3450, categoryId: books.id };
+const valid = {
+  sku: "BOO-9901",
+  name: "Atlas of Remote Islands",
+  description: "A beautiful atlas.",
+  priceAmount: 3450,
+  categoryId: books.id,
+};
 
 async function productCount(api: RunningProducts): Promise<number> {
   const res = await api.gql<{ products: { totalCount: number } }>(`{ products(first: 0) { totalCount } }`);
@@ -42,7 +72,9 @@ describe("createProduct", () => {
       price: { amount: 3450, currency: "USD" },
       category: { id: books.id, slug: "books" },
     });
-    const read = await api.gql(`query($id: ID!) { product(id: $id) { sku price { amount currency } } }`, { id: res.data!.createProduct.id });
+    const read = await api.gql(`query($id: ID!) { product(id: $id) { sku price { amount currency } } }`, {
+      id: res.data!.createProduct.id,
+    });
     expect(read.data).toEqual({ product: { sku: "BOO-9901", price: { amount: 3450, currency: "USD" } } });
     const eur = await api.gql(CREATE, { input: { ...valid, sku: "BOO-9902", currency: "EUR" } }, ADMIN);
     expect(eur.data).toMatchObject({ createProduct: { price: { amount: 3450, currency: "EUR" } } });
@@ -90,7 +122,11 @@ describe("createProduct", () => {
     await using db = await createTestDatabase(run, "products");
     await seed(db.url);
     await using api = await startProducts(db.url);
-    const a = await api.gql(CREATE, { input: { ...valid, sku: "LIM-1", name: "A", description: "d".repeat(5000), priceAmount: 100_000_000 } }, ADMIN);
+    const a = await api.gql(
+      CREATE,
+      { input: { ...valid, sku: "LIM-1", name: "A", description: "d".repeat(5000), priceAmount: 100_000_000 } },
+      ADMIN,
+    );
     const b = await api.gql(CREATE, { input: { ...valid, sku: "LIM-2", name: "n".repeat(200), description: "", priceAmount: 1 } }, ADMIN);
     expect(a.errors).toBeUndefined();
     expect(b.errors).toBeUndefined();
@@ -135,7 +171,13 @@ describe("updateProduct", () => {
     const res = await api.gql(UPDATE, { id: existing.id, input: { priceAmount: 999, categoryId: books.id } }, ADMIN);
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({
-      updateProduct: { id: existing.id, sku: existing.sku, name: existing.name, price: { amount: 999, currency: "USD" }, category: { id: books.id } },
+      updateProduct: {
+        id: existing.id,
+        sku: existing.sku,
+        name: existing.name,
+        price: { amount: 999, currency: "USD" },
+        category: { id: books.id },
+      },
     });
   });
 
@@ -153,13 +195,15 @@ describe("updateProduct", () => {
     await using db = await createTestDatabase(run, "products");
     await seed(db.url);
     await using api = await startProducts(db.url);
-    expect(codesOf(await api.gql(UPDATE, { id: "6f1c2a57-0000-4000-8000-000000000000", input: { priceAmount: 1 } }, ADMIN))).toEqual(["NOT_FOUND"]);
+    expect(codesOf(await api.gql(UPDATE, { id: "6f1c2a57-0000-4000-8000-000000000000", input: { priceAmount: 1 } }, ADMIN))).toEqual([
+      "NOT_FOUND",
+    ]);
     expect(codesOf(await api.gql(UPDATE, { id: "nope", input: { priceAmount: 1 } }, ADMIN))).toEqual(["NOT_FOUND"]);
     expect(codesOf(await api.gql(UPDATE, { id: existing.id, input: { sku: demoProducts[1]!.sku } }, ADMIN))).toEqual(["BAD_USER_INPUT"]);
     expect(codesOf(await api.gql(UPDATE, { id: existing.id, input: { name: null } }, ADMIN))).toEqual(["BAD_USER_INPUT"]);
     expect(codesOf(await api.gql(UPDATE, { id: existing.id, input: { priceAmount: 0 } }, ADMIN))).toEqual(["BAD_USER_INPUT"]);
-    expect(codesOf(await api.gql(UPDATE, { id: existing.id, input: { categoryId: "6f1c2a57-0000-4000-8000-000000000000" } }, ADMIN))).toEqual([
-      "BAD_USER_INPUT",
-    ]);
+    expect(
+      codesOf(await api.gql(UPDATE, { id: existing.id, input: { categoryId: "6f1c2a57-0000-4000-8000-000000000000" } }, ADMIN)),
+    ).toEqual(["BAD_USER_INPUT"]);
   });
 });

@@ -21,7 +21,11 @@ export interface RunningProducts extends AsyncDisposable {
   statements: string[];
   resetStatements(): void;
   /** POSTs a GraphQL operation, as `identity` (anonymous when null). */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, identity?: Identity | null): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    identity?: Identity | null,
+  ): Promise<GraphQLResponse<T>>;
 }
 
 /** Starts the products subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */

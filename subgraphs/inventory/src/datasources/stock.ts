@@ -23,7 +23,10 @@ export class StockRepository {
   async findByProductIds(ids: readonly string[]): Promise<StockRecord[]> {
     const valid = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
     const rows = valid.length
-      ? await this.prisma.stockItem.findMany({ where: { productId: { in: valid } }, select: { productId: true, onHand: true, reserved: true } })
+      ? await this.prisma.stockItem.findMany({
+          where: { productId: { in: valid } },
+          select: { productId: true, onHand: true, reserved: true },
+        })
       : [];
     const byId = new Map(rows.map((r) => [r.productId, r]));
     return ids.map((id) => {

@@ -134,7 +134,12 @@ export class CatalogRepository {
 
   /** Creates or updates a category by id (seed). */
   upsertCategory(data: CategoryRecord): Promise<CategoryRecord> {
-    return this.prisma.category.upsert({ where: { id: data.id }, create: data, update: { name: data.name, slug: data.slug }, select: categoryFields });
+    return this.prisma.category.upsert({
+      where: { id: data.id },
+      create: data,
+      update: { name: data.name, slug: data.slug },
+      select: categoryFields,
+    });
   }
 
   /** Creates or updates a product by id (seed). */

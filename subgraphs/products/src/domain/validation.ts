@@ -13,7 +13,11 @@ export const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 export const MAX_PRICE_AMOUNT = 100_000_000;
 export const DEFAULT_CURRENCY = "USD";
 
-const sku = z.string().min(3, "must be at least 3 characters").max(32, "must be at most 32 characters").regex(SKU_PATTERN, "must be upper-case letters and digits in dash-separated groups, e.g. ELE-0101");
+const sku = z
+  .string()
+  .min(3, "must be at least 3 characters")
+  .max(32, "must be at most 32 characters")
+  .regex(SKU_PATTERN, "must be upper-case letters and digits in dash-separated groups, e.g. ELE-0101");
 const name = z.string().trim().min(1, "must not be empty").max(200, "must be at most 200 characters");
 const description = z.string().trim().max(5000, "must be at most 5000 characters");
 const priceAmount = z
