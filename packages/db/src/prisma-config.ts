@@ -3,8 +3,8 @@
  *
  * Prisma 6.19's classic schema engine is a native binary the CLI downloads on first use, which fails on machines
  * without internet. With `engine: "js"` and a driver adapter the CLI runs the wasm schema engine instead, so
- * `prisma generate`, `migrate dev|deploy|status|reset` and `db push` work offline. Four problems stand in the way,
- * each fixed here once (see ../../../../shared/STACK.md is the project note; summary below):
+ * `prisma generate`, `migrate deploy|status|reset`, `migrate diff` and `db push` work offline. These problems stand
+ * in the way, each fixed here once (also listed in the project's STACK notes):
  *
  * 1. prisma/orm#27403: the engine reads `pg_catalog` columns of types such as `name` that the adapter cannot map
  *    ("Column type 'name' could not be deserialized"): {@link CatalogAsTextClient} reports them as text.
@@ -15,6 +15,13 @@
  * 4. the wasm engine leaves 10 s and 60 s timers pending, so every CLI command lingers about a minute before it
  *    exits: long timers are unref'd (in the CLI process only: this file is loaded by the CLI alone) and pools
  *    use `allowExitOnIdle`.
+ * 5. the adapter splits migration scripts on every `;`, even inside comments and function bodies: scripts are
+ *    sent whole ({@link runScriptsWhole}).
+ * 6. `migrate dev` works for the first migration only: for later ones the wasm engine's data-loss check fails
+ *    with "PostgreSQL shadow DB must be provided through an external factory" (no fix on our side). New
+ *    migrations are made with `migrate diff --from-migrations --to-schema-datamodel --script` instead, which
+ *    does use the shadow database from this factory: `npm run db:migration -- <service> <name>`
+ *    (scripts/new-migration.ts).
  */
 import { randomUUID } from "node:crypto";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -57,6 +64,42 @@ function unrefLongTimers(thresholdMs = 5_000): void {
   globalThis.setTimeout = Object.assign(patched, original);
 }
 
+/**
+ * Problem 5: the adapter's `executeScript` splits migration files on every `;`, including those inside comments,
+ * string literals and function bodies, and sends the pieces one by one. The whole file goes to Postgres as one
+ * simple-protocol query instead, which also makes each migration file atomic (an implicit transaction).
+ */
+function runScriptsWhole<T extends object>(adapter: T): T {
+  const a = adapter as unknown as {
+    executeScript(script: string): Promise<void>;
+    underlyingDriver(): { query(sql: string): Promise<unknown> };
+    onError(error: unknown): never;
+  };
+  a.executeScript = async (script: string) => {
+    try {
+      await a.underlyingDriver().query(script);
+    } catch (error) {
+      a.onError(error);
+    }
+  };
+  return adapter;
+}
+
+/**
+ * When the engine fails mid-command it never disposes the shadow adapter, so its database stays behind. Shadow
+ * databases carry their creation time; any older than ten minutes belongs to a command long finished.
+ */
+async function dropStaleShadowDatabases(c: { query(sql: string): Promise<{ rows: Array<{ datname: string }> }> }): Promise<void> {
+  const { rows } = await c.query("SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'prisma\\_shadow\\_%'");
+  for (const { datname } of rows) {
+    const created = parseInt(/^prisma_shadow_([0-9a-z]+)_/.exec(datname)?.[1] ?? "", 36);
+    // Names without a time (older helper versions) count as stale.
+    if (Number.isNaN(created) || Date.now() - created > 10 * 60_000) {
+      await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+    }
+  }
+}
+
 function poolConfig(fields: PgConnectionFields) {
   return { ...fields, Client: CatalogAsTextClient, allowExitOnIdle: true, max: 4 };
 }
@@ -72,11 +115,14 @@ function createCliAdapterFactory(url: string, adminUrl: string): MigrationAwareF
   return {
     provider: main.provider,
     adapterName: main.adapterName,
-    connect: () => main.connect(),
+    connect: async () => runScriptsWhole(await main.connect()),
     async connectToShadowDb() {
-      const database = `prisma_shadow_${randomUUID().replace(/-/g, "")}`;
-      await withPgClient(admin, (c) => c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(fields.user)}`));
-      const adapter = await new PrismaPg(poolConfig({ ...fields, database })).connect();
+      const database = `prisma_shadow_${Date.now().toString(36)}_${randomUUID().slice(0, 8)}`;
+      await withPgClient(admin, async (c) => {
+        await dropStaleShadowDatabases(c);
+        await c.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(fields.user)}`);
+      });
+      const adapter = runScriptsWhole(await new PrismaPg(poolConfig({ ...fields, database })).connect());
       const dispose = adapter.dispose.bind(adapter);
       // Problem 3: close our pool before dropping, and force out any connection the engine still holds.
       adapter.dispose = async () => {
