@@ -1,11 +1,11 @@
 import { requireUser } from "@ecom/auth";
-import { badUserInput, codedError, ErrorCode } from "@ecom/errors";
+import { badUserInput, codedError, ErrorCode, unauthenticated } from "@ecom/errors";
 import { isEntityClientError } from "@ecom/service";
 import type { MutationResolvers } from "../__generated__/resolvers-types.ts";
 import type { OrderRecord, OrdersRepository, StoredOrder } from "../datasources/orders.ts";
 import type { ProductCatalog } from "../datasources/products.ts";
 import { placeOrderInputSchema, priceOrder, requestHashOf, type ProductPrice } from "../domain/place-order.ts";
-import { parseInput } from "../domain/validation.ts";
+import { isUuid, parseInput } from "../domain/validation.ts";
 
 /** What `placeOrder` needs. */
 export interface PlaceOrderDeps {
@@ -31,6 +31,8 @@ function replay(existing: StoredOrder, requestHash: string): OrderRecord {
 export function createPlaceOrder(deps: PlaceOrderDeps): NonNullable<MutationResolvers["placeOrder"]> {
   return async (_parent, { input }, ctx) => {
     const buyer = requireUser(ctx.identity);
+    // Users are UUIDs (users subgraph); anything else would be a uuid cast error in Postgres.
+    if (!isUuid(buyer.userId)) throw unauthenticated("The signed-in user id is not valid.");
     const request = parseInput(placeOrderInputSchema, input, "input");
     const requestHash = requestHashOf(request);
 
