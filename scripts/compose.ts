@@ -14,11 +14,13 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { composeServices } from "@apollo/composition";
 import { isSubgraphName, SUBGRAPHS, defaultSubgraphUrl } from "@ecom/config";
+import type * as graphqlModule from "graphql";
 import { parse, print, type DocumentNode, type GraphQLError } from "graphql";
+import * as prettier from "prettier";
 
 // The schema composition returns was built by the CommonJS copy of graphql (what @apollo/* require); printing it
 // with the ES module copy (what vitest resolves a bare import to) fails graphql's duplicate-module check.
-const { printSchema } = createRequire(import.meta.url)("graphql") as typeof import("graphql");
+const { printSchema } = createRequire(import.meta.url)("graphql") as typeof graphqlModule;
 
 /** Repository root (this file is scripts/compose.ts). */
 export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -76,9 +78,7 @@ export function readSubgraphSources(root = ROOT_DIR): SubgraphSource[] {
 }
 
 /** What {@link composeSupergraph} returns. */
-export type ComposeResult =
-  | { ok: true; supergraphSdl: string; apiSchemaSdl: string; hints: string[] }
-  | { ok: false; errors: string[] };
+export type ComposeResult = { ok: true; supergraphSdl: string; apiSchemaSdl: string; hints: string[] } | { ok: false; errors: string[] };
 
 /** Composes the subgraphs; on failure, one readable line per error (`[CODE] message`). */
 export function composeSupergraph(sources: readonly Pick<SubgraphSource, "name" | "url" | "typeDefs">[]): ComposeResult {
@@ -122,11 +122,16 @@ function normalize(sdl: string): string {
  * The expected files whose checked-in copy is missing or differs (as a schema, not byte for byte).
  * `readFile` returns undefined for a missing file.
  */
-export function staleFiles(expected: ReadonlyArray<{ path: string; content: string }>, readFile: (p: string) => string | undefined): string[] {
-  return expected.filter((file) => {
-    const actual = readFile(file.path);
-    return actual === undefined || normalize(actual) !== normalize(file.content);
-  }).map((f) => f.path);
+export function staleFiles(
+  expected: ReadonlyArray<{ path: string; content: string }>,
+  readFile: (p: string) => string | undefined,
+): string[] {
+  return expected
+    .filter((file) => {
+      const actual = readFile(file.path);
+      return actual === undefined || normalize(actual) !== normalize(file.content);
+    })
+    .map((f) => f.path);
 }
 
 /** Reads a file relative to `root`, undefined when it does not exist. */
@@ -134,8 +139,20 @@ export function readRootFile(root: string) {
   return (p: string): string | undefined => (existsSync(path.join(root, p)) ? readFileSync(path.join(root, p), "utf8") : undefined);
 }
 
-/** The CLI. Returns the exit code. */
-export function main(argv: readonly string[], root = ROOT_DIR, out: Pick<NodeJS.WriteStream, "write"> = process.stdout, err: Pick<NodeJS.WriteStream, "write"> = process.stderr): number {
+/** Formats a written file like `npm run format` would, so the formatting check of CI agrees with it. */
+async function formatted(root: string, file: { path: string; content: string }): Promise<string> {
+  const absolute = path.join(root, file.path);
+  const options = (await prettier.resolveConfig(absolute)) ?? {};
+  return prettier.format(file.content, { ...options, filepath: absolute });
+}
+
+/** The CLI. Resolves with the exit code. */
+export async function main(
+  argv: readonly string[],
+  root = ROOT_DIR,
+  out: Pick<NodeJS.WriteStream, "write"> = process.stdout,
+  err: Pick<NodeJS.WriteStream, "write"> = process.stderr,
+): Promise<number> {
   const check = argv.includes("--check");
   let sources: SubgraphSource[];
   try {
@@ -146,7 +163,9 @@ export function main(argv: readonly string[], root = ROOT_DIR, out: Pick<NodeJS.
   }
   const result = composeSupergraph(sources);
   if (!result.ok) {
-    err.write(`Composition failed (${result.errors.length} error${result.errors.length === 1 ? "" : "s"}) for ${sources.map((s) => s.name).join(", ") || "no subgraphs"}:\n`);
+    err.write(
+      `Composition failed (${result.errors.length} error${result.errors.length === 1 ? "" : "s"}) for ${sources.map((s) => s.name).join(", ") || "no subgraphs"}:\n`,
+    );
     err.write(`${indent(result.errors.join("\n"))}\n`);
     return 1;
   }
@@ -160,7 +179,7 @@ export function main(argv: readonly string[], root = ROOT_DIR, out: Pick<NodeJS.
     out.write(`Supergraph up to date (${sources.map((s) => s.name).join(", ")}).\n`);
     return 0;
   }
-  for (const file of files) writeFileSync(path.join(root, file.path), file.content);
+  for (const file of files) writeFileSync(path.join(root, file.path), await formatted(root, file));
   out.write(`Composed ${sources.length} subgraph${sources.length === 1 ? "" : "s"} (${sources.map((s) => s.name).join(", ")}):\n`);
   out.write(indent(files.map((f) => `wrote ${f.path}`).join("\n")) + "\n");
   if (result.hints.length > 0 && argv.includes("--hints")) out.write(`Hints:\n${indent(result.hints.join("\n"))}\n`);
@@ -175,5 +194,5 @@ function indent(text: string): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 }

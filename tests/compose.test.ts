@@ -45,7 +45,7 @@ describe("the checked-in supergraph", () => {
     expect(sources.map((s) => s.name)).toContain("users");
     const result = composeSupergraph(sources);
     if (!result.ok) throw new Error(`composition failed:\n${result.errors.join("\n")}`);
-    expect(result.supergraphSdl).toContain("@join__graph(name: \"users\", url: \"http://localhost:4001/graphql\")");
+    expect(result.supergraphSdl).toContain('@join__graph(name: "users", url: "http://localhost:4001/graphql")');
   });
 
   it("is up to date with the subgraph schemas (run `npm run compose` when this fails)", () => {
@@ -59,7 +59,8 @@ describe("the checked-in supergraph", () => {
     if (!result.ok) throw new Error(result.errors.join("\n"));
     const files = outputFiles(result);
     const onDisk = readRootFile(ROOT_DIR);
-    const mutated = (p: string) => (p === OUTPUT_PATHS.apiSchema ? onDisk(p)!.replace("type Query {", "type Query {\n  removedLater: Int") : onDisk(p));
+    const mutated = (p: string) =>
+      p === OUTPUT_PATHS.apiSchema ? onDisk(p)!.replace("type Query {", "type Query {\n  removedLater: Int") : onDisk(p);
     expect(staleFiles(files, mutated)).toEqual([OUTPUT_PATHS.apiSchema]);
     expect(staleFiles(files, () => undefined)).toEqual([OUTPUT_PATHS.supergraph, OUTPUT_PATHS.apiSchema]);
   });
@@ -91,46 +92,48 @@ describe("composition errors", () => {
     ]);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors.join("\n")).toMatch(/^\[INVALID_FIELD_SHARING\] Non-shareable field "User\.name" is resolved from multiple subgraphs/m);
+    expect(result.errors.join("\n")).toMatch(
+      /^\[INVALID_FIELD_SHARING\] Non-shareable field "User\.name" is resolved from multiple subgraphs/m,
+    );
   });
 
-  it("makes the CLI print the errors and exit 1, writing nothing", () => {
+  it("makes the CLI print the errors and exit 1, writing nothing", async () => {
     const root = scratchRoot({ users, products: conflicting });
     const out = captured();
     const err = captured();
-    expect(main([], root, out, err)).toBe(1);
+    expect(await main([], root, out, err)).toBe(1);
     expect(err.text()).toContain("Composition failed (1 error) for users, products:");
     expect(err.text()).toContain('[INVALID_FIELD_SHARING] Non-shareable field "User.name"');
     expect(readRootFile(root)(OUTPUT_PATHS.supergraph)).toBeUndefined();
   });
 
-  it("names an SDL that does not parse and a subgraph folder missing from the port table", () => {
+  it("names an SDL that does not parse and a subgraph folder missing from the port table", async () => {
     const root = scratchRoot({ users: "type Query {", unknownthing: users });
     const err = captured();
-    expect(main([], root, captured(), err)).toBe(1);
+    expect(await main([], root, captured(), err)).toBe(1);
     expect(err.text()).toContain(path.join("subgraphs", "users", "src", "schema.graphql"));
     expect(err.text()).toContain('subgraph "unknownthing" has no port');
   });
 });
 
 describe("the CLI", () => {
-  it("writes both files, then --check passes until a file goes stale", () => {
+  it("writes both files, then --check passes until a file goes stale", async () => {
     const users = `${FED}\ntype User @key(fields: "id") { id: ID! name: String! }\ntype Query { me: User }`;
     const root = scratchRoot({ users });
     const err = captured();
-    expect(main(["--check"], root, captured(), err)).toBe(1);
+    expect(await main(["--check"], root, captured(), err)).toBe(1);
     expect(err.text()).toContain(OUTPUT_PATHS.supergraph);
     expect(err.text()).toContain(OUTPUT_PATHS.apiSchema);
 
     const out = captured();
-    expect(main([], root, out, captured())).toBe(0);
+    expect(await main([], root, out, captured())).toBe(0);
     expect(out.text()).toContain("Composed 1 subgraph (users)");
-    expect(main(["--check"], root, captured(), captured())).toBe(0);
+    expect(await main(["--check"], root, captured(), captured())).toBe(0);
 
     // A subgraph adds a field: the checked-in client schema is now stale.
     writeFileSync(path.join(root, "subgraphs/users/src/schema.graphql"), users.replace("name: String!", "name: String! email: String"));
     const stale = captured();
-    expect(main(["--check"], root, captured(), stale)).toBe(1);
+    expect(await main(["--check"], root, captured(), stale)).toBe(1);
     expect(stale.text()).toContain(OUTPUT_PATHS.apiSchema);
   });
 });

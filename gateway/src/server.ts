@@ -97,7 +97,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         internalSecret: deps.env.INTERNAL_SECRET,
         timeoutMs: deps.env.SUBGRAPH_TIMEOUT,
         identityOf: (context) => auth.identityOf(context),
-        idsOf: (context) => (typeof context["correlationId"] === "string" && context["correlationId"] !== "" ? (context as GatewayContext) : undefined),
+        idsOf: (context) =>
+          typeof context["correlationId"] === "string" && context["correlationId"] !== "" ? (context as GatewayContext) : undefined,
         logger: deps.logger,
         ...(deps.wrapFetch ? { wrapFetch: deps.wrapFetch } : {}),
       }),

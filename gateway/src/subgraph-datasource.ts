@@ -72,7 +72,8 @@ class SubgraphHttpError extends GraphQLError {
   }
 }
 
-const isSubgraphHttpError = (error: unknown): error is SubgraphHttpError => (error as { brand?: unknown } | null)?.brand === "SubgraphHttpError";
+const isSubgraphHttpError = (error: unknown): error is SubgraphHttpError =>
+  (error as { brand?: unknown } | null)?.brand === "SubgraphHttpError";
 
 // 502/503/504: a proxy or the process itself says it cannot serve now. 429: the subgraph sheds load.
 const UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -106,7 +107,9 @@ function hasGraphQLErrors(body: unknown): body is { data?: Record<string, unknow
  *   an error `extensions.code = SUBGRAPH_UNAVAILABLE` (the gateway adds `serviceName`), so other fields still
  *   resolve; GraphQL errors a subgraph returns with a non-2xx status pass through with their codes.
  */
-export function createSubgraphDataSource<TContext extends object>(options: SubgraphDataSourceOptions<TContext>): RemoteGraphQLDataSource<TContext> {
+export function createSubgraphDataSource<TContext extends object>(
+  options: SubgraphDataSourceOptions<TContext>,
+): RemoteGraphQLDataSource<TContext> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const base = options.fetch ?? (globalThis.fetch as unknown as SubgraphFetch);
   const timed: SubgraphFetch = (url, init) => base(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
@@ -117,7 +120,8 @@ export function createSubgraphDataSource<TContext extends object>(options: Subgr
     override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<TContext>): void {
       const headers = request.http!.headers;
       for (const name of Object.values(IDENTITY_HEADERS)) headers.delete(name);
-      for (const [name, value] of Object.entries(identityToHeaders(options.identityOf(context), options.internalSecret))) headers.set(name, value);
+      for (const [name, value] of Object.entries(identityToHeaders(options.identityOf(context), options.internalSecret)))
+        headers.set(name, value);
       const ids = options.idsOf(context);
       if (ids) {
         headers.set(CORRELATION_ID_HEADER, ids.correlationId);

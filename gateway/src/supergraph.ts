@@ -15,7 +15,12 @@ export function readSupergraph(file: string): string {
   try {
     return readFileSync(resolved, "utf8");
   } catch (error) {
-    throw new Error(`Cannot read the supergraph at ${resolved} (${(error as Error).message}): run \`npm run compose\` or set SUPERGRAPH_PATH.`);
+    throw new Error(
+      `Cannot read the supergraph at ${resolved} (${(error as Error).message}): run \`npm run compose\` or set SUPERGRAPH_PATH.`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -60,7 +65,7 @@ export function subgraphReadinessCheck(subgraph: SubgraphEndpoint, timeoutMs = 2
         });
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
-        throw new Error(`${subgraph.url} unreachable (${cause?.code ?? (error as Error).message})`);
+        throw new Error(`${subgraph.url} unreachable (${cause?.code ?? (error as Error).message})`, { cause: error });
       }
       const body = (await res.json().catch(() => null)) as { data?: { __typename?: string } } | null;
       if (!res.ok || body?.data?.__typename !== "Query") throw new Error(`${subgraph.url} answered HTTP ${res.status}`);

@@ -8,13 +8,20 @@ import { createAuthPlugin } from "../src/plugins/auth.ts";
 
 /** A token-shaped string with the given `exp` (the plugin's verifier is a stub: no signature is checked). */
 const tokenExpiringAt = (expSeconds: number, sub = "u-1") =>
-  new SignJWT({ role: "CUSTOMER" }).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime(expSeconds).sign(new Uint8Array(32));
+  new SignJWT({ role: "CUSTOMER" })
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(sub)
+    .setExpirationTime(expSeconds)
+    .sign(new Uint8Array(32));
 
 /** Runs the plugin's hooks for one request carrying `authorization`; returns the context and any error. */
 async function run(plugin: ReturnType<typeof createAuthPlugin>, authorization?: string) {
   const contextValue = {};
   const headers = new HeaderMap(authorization === undefined ? [] : [["authorization", authorization]]);
-  const requestContext = { request: { http: { method: "POST", headers, search: "", body: {} } }, contextValue } as unknown as GraphQLRequestContext<object>;
+  const requestContext = {
+    request: { http: { method: "POST", headers, search: "", body: {} } },
+    contextValue,
+  } as unknown as GraphQLRequestContext<object>;
   const listener = await plugin.requestDidStart!(requestContext);
   const error = await (listener?.didResolveOperation?.(requestContext as never) ?? Promise.resolve()).then(
     () => undefined,

@@ -23,7 +23,11 @@ describe("gateway configuration", () => {
   });
 
   it("reads SUBGRAPH_<NAME>_URL overrides and durations", () => {
-    const env = parse({ SUBGRAPH_USERS_URL: "http://users:4001/graphql", SUBGRAPH_ORDERS_URL: "http://orders:8080/graphql", SUBGRAPH_TIMEOUT: "1500ms" });
+    const env = parse({
+      SUBGRAPH_USERS_URL: "http://users:4001/graphql",
+      SUBGRAPH_ORDERS_URL: "http://orders:8080/graphql",
+      SUBGRAPH_TIMEOUT: "1500ms",
+    });
     expect(subgraphUrlOverrides(env)).toEqual({ users: "http://users:4001/graphql", orders: "http://orders:8080/graphql" });
     expect(env.SUBGRAPH_TIMEOUT).toBe(1500);
   });

@@ -38,8 +38,19 @@ async function terminate(proc: RunningProcess, graceMs = 10_000): Promise<number
 }
 
 async function post(url: string, query: string, headers: Record<string, string> = {}, variables?: Record<string, unknown>) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query, variables }) });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } };
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as {
+      data?: Record<string, unknown> | null;
+      errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+    },
+  };
 }
 
 describe("gateway + users subgraph as processes", () => {
@@ -69,7 +80,8 @@ describe("gateway + users subgraph as processes", () => {
 
     // Every other subgraph: a port nothing listens on.
     const unreachable: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users")) unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
+    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users"))
+      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
     gateway = await startProcess({
       name: "gateway",
       command: TSX,
@@ -130,7 +142,10 @@ describe("gateway + users subgraph as processes", () => {
 
     // Well-formed, but signed by a key the users subgraph never published.
     const foreignKey = await loadSigningKey();
-    const forged = await createTokenIssuer(foreignKey, { issuer: "ecom-users", audience: "ecom-gateway", ttlSeconds: 300 })({ id: randomUUID(), role: "ADMIN" });
+    const forged = await createTokenIssuer(foreignKey, { issuer: "ecom-users", audience: "ecom-gateway", ttlSeconds: 300 })({
+      id: randomUUID(),
+      role: "ADMIN",
+    });
     const foreign = await rejection(client.withToken(forged).request(MeDocument));
     expect(foreign.status).toBe(401);
     expect(foreign.codes).toEqual(["UNAUTHENTICATED"]);
@@ -145,7 +160,9 @@ describe("gateway + users subgraph as processes", () => {
     const anonymous = await post(gatewayUrl, "{ me { id } }", spoof);
     expect(anonymous.body).toEqual({ data: { me: null } });
 
-    const other = await client.request(RegisterDocument, { input: { email: `other-${randomUUID()}@example.com`, password: "password123", name: "Other" } });
+    const other = await client.request(RegisterDocument, {
+      input: { email: `other-${randomUUID()}@example.com`, password: "password123", name: "Other" },
+    });
     const signedIn = await post(gatewayUrl, "{ me { id } }", { ...spoof, authorization: `Bearer ${other.register.token}` });
     expect(signedIn.body).toEqual({ data: { me: { id: other.register.user.id } } });
   });
@@ -154,10 +171,20 @@ describe("gateway + users subgraph as processes", () => {
     const { register } = await createClient({ url: gatewayUrl }).request(RegisterDocument, {
       input: { email: `partial-${randomUUID()}@example.com`, password: "password123", name: "Partial" },
     });
-    const { status, body } = await post(gatewayUrl, "query ($id: ID!) { me { id name } product(id: $id) { name } }", { authorization: `Bearer ${register.token}` }, { id: randomUUID() });
+    const { status, body } = await post(
+      gatewayUrl,
+      "query ($id: ID!) { me { id name } product(id: $id) { name } }",
+      { authorization: `Bearer ${register.token}` },
+      { id: randomUUID() },
+    );
     expect(status).toBe(200);
     expect(body.data).toEqual({ me: { id: register.user.id, name: "Partial" }, product: null });
-    expect(body.errors).toEqual([{ message: expect.stringContaining("products service is unavailable"), extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "products" } }]);
+    expect(body.errors).toEqual([
+      {
+        message: expect.stringContaining("products service is unavailable"),
+        extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "products" },
+      },
+    ]);
   });
 
   it("serves /health/ready on both processes: the subgraph ready, the gateway naming what it waits for", async () => {

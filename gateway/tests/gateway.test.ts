@@ -27,8 +27,16 @@ describe("the gateway in front of running subgraphs", () => {
 
   beforeAll(async () => {
     tokens = await testTokens();
-    [accounts, catalog, legacy] = await Promise.all([startAccounts(), startCatalog(), startRawSubgraph({ status: 200, body: "<html>oops</html>" })]);
-    gateway = await startGateway(supergraph, { accounts: accounts.url, catalog: catalog.url, legacy: legacy.url }, { verifyToken: tokens.verifyToken });
+    [accounts, catalog, legacy] = await Promise.all([
+      startAccounts(),
+      startCatalog(),
+      startRawSubgraph({ status: 200, body: "<html>oops</html>" }),
+    ]);
+    gateway = await startGateway(
+      supergraph,
+      { accounts: accounts.url, catalog: catalog.url, legacy: legacy.url },
+      { verifyToken: tokens.verifyToken },
+    );
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -43,7 +51,9 @@ describe("the gateway in front of running subgraphs", () => {
 
   it("plans across subgraphs: a user's fields from two services", async () => {
     const token = await tokens.issue({ id: "u-1", role: "CUSTOMER" });
-    const { body } = await gql(gateway.url, "{ me { id name wishlistSize } products { name } }", { headers: { authorization: `Bearer ${token}` } });
+    const { body } = await gql(gateway.url, "{ me { id name wishlistSize } products { name } }", {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(body).toEqual({ data: { me: { id: "u-1", name: "user u-1", wishlistSize: 3 }, products: [{ name: "Mug" }] } });
   });
 
@@ -63,7 +73,9 @@ describe("the gateway in front of running subgraphs", () => {
   });
 
   it("answers 401 UNAUTHENTICATED for a token it cannot verify, and runs nothing", async () => {
-    const forged = await (await import("@ecom/auth")).createTokenIssuer(tokens.otherKey, { ...tokens.settings, ttlSeconds: 300 })({ id: "u-3", role: "ADMIN" });
+    const forged = await (
+      await import("@ecom/auth")
+    ).createTokenIssuer(tokens.otherKey, { ...tokens.settings, ttlSeconds: 300 })({ id: "u-3", role: "ADMIN" });
     for (const authorization of [`Bearer ${forged}`, "Bearer not.a.jwt", "Basic dXNlcjpwYXNz"]) {
       accounts.received.length = 0;
       const { status, headers, body } = await gql(gateway.url, "{ me { id } }", { headers: { authorization } });
@@ -147,9 +159,13 @@ describe("a subgraph that is down, slow or failing", () => {
     const tokens = await testTokens();
     const accounts = await startAccounts();
     const catalog = await startCatalog();
-    const gateway = await startGateway(composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL }), { accounts: accounts.url, catalog: catalog.url }, {
-      verifyToken: tokens.verifyToken,
-    });
+    const gateway = await startGateway(
+      composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL }),
+      { accounts: accounts.url, catalog: catalog.url },
+      {
+        verifyToken: tokens.verifyToken,
+      },
+    );
     try {
       const token = await tokens.issue({ id: "u-9", role: "CUSTOMER" });
       const query = "{ me { id wishlistSize } products { name } }";
@@ -167,7 +183,9 @@ describe("a subgraph that is down, slow or failing", () => {
 
       const ready = await fetch(`${gateway.origin}/health/ready`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ checks: { "subgraph:accounts": { status: "ok" }, "subgraph:catalog": { status: "fail" } } });
+      expect(await ready.json()).toMatchObject({
+        checks: { "subgraph:accounts": { status: "ok" }, "subgraph:catalog": { status: "fail" } },
+      });
     } finally {
       await gateway.stop();
       await accounts.stop();
@@ -177,9 +195,13 @@ describe("a subgraph that is down, slow or failing", () => {
   it("gives up on a subgraph after SUBGRAPH_TIMEOUT", async () => {
     const accounts = await startAccounts();
     const catalog = await startCatalog(2000);
-    const gateway = await startGateway(composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL }), { accounts: accounts.url, catalog: catalog.url }, {
-      env: { SUBGRAPH_TIMEOUT: 300 },
-    });
+    const gateway = await startGateway(
+      composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL }),
+      { accounts: accounts.url, catalog: catalog.url },
+      {
+        env: { SUBGRAPH_TIMEOUT: 300 },
+      },
+    );
     try {
       const started = Date.now();
       const { body } = await gql(gateway.url, "{ slow me { id } }");
@@ -198,14 +220,21 @@ describe("a subgraph that is down, slow or failing", () => {
     const coded = await startRawSubgraph({
       status: 401,
       contentType: "application/json",
-      body: JSON.stringify({ errors: [{ message: "Identity headers are accepted only from the gateway.", extensions: { code: "UNAUTHENTICATED" } }] }),
+      body: JSON.stringify({
+        errors: [{ message: "Identity headers are accepted only from the gateway.", extensions: { code: "UNAUTHENTICATED" } }],
+      }),
     });
     const gateway2 = await startGateway(composeFixture({ legacy: LEGACY_SDL }), { legacy: coded.url });
     try {
       const unavailable = await gql(gateway.url, "{ legacy }");
       expect(unavailable.body).toEqual({
         data: { legacy: null },
-        errors: [{ message: expect.stringContaining("legacy service is unavailable"), extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "legacy" } }],
+        errors: [
+          {
+            message: expect.stringContaining("legacy service is unavailable"),
+            extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "legacy" },
+          },
+        ],
       });
       const passed = await gql(gateway2.url, "{ legacy }");
       expect(passed.body.errors?.[0]).toMatchObject({
@@ -222,13 +251,17 @@ describe("a subgraph that is down, slow or failing", () => {
     const accounts = await startAccounts();
     const catalog = await startCatalog();
     const calls: string[] = [];
-    const gateway = await startGateway(composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL }), { accounts: accounts.url, catalog: catalog.url }, {
-      wrapFetch: (fetch, subgraph) => async (url, init) => {
-        calls.push(subgraph);
-        if (subgraph === "catalog") throw new SubgraphUnavailableError(subgraph, "circuit open");
-        return fetch(url, init);
+    const gateway = await startGateway(
+      composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL }),
+      { accounts: accounts.url, catalog: catalog.url },
+      {
+        wrapFetch: (fetch, subgraph) => async (url, init) => {
+          calls.push(subgraph);
+          if (subgraph === "catalog") throw new SubgraphUnavailableError(subgraph, "circuit open");
+          return fetch(url, init);
+        },
       },
-    });
+    );
     try {
       catalog.received.length = 0;
       const { body } = await gql(gateway.url, "{ products { name } seen { secretOk } }");

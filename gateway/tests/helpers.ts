@@ -51,7 +51,12 @@ export interface FixtureSubgraph {
   stop(): Promise<void>;
 }
 
-async function startSubgraph(name: string, sdl: string, resolvers: object, onRequest?: (h: IncomingHttpHeaders) => void): Promise<FixtureSubgraph & { server: SubgraphServer }> {
+async function startSubgraph(
+  name: string,
+  sdl: string,
+  resolvers: object,
+  onRequest?: (h: IncomingHttpHeaders) => void,
+): Promise<FixtureSubgraph & { server: SubgraphServer }> {
   const received: IncomingHttpHeaders[] = [];
   const server = await createSubgraphServer({
     name,
@@ -130,7 +135,9 @@ export async function startRawSubgraph(answer: { status: number; body: string; c
 
 /** Composes the fixture subgraphs (URLs are placeholders: the gateway gets the real ones as overrides). */
 export function composeFixture(sdls: Record<string, string>): string {
-  const result = composeServices(Object.entries(sdls).map(([name, sdl]) => ({ name, url: `http://placeholder/${name}`, typeDefs: parse(sdl) })));
+  const result = composeServices(
+    Object.entries(sdls).map(([name, sdl]) => ({ name, url: `http://placeholder/${name}`, typeDefs: parse(sdl) })),
+  );
   if (result.errors) throw new Error(result.errors.map((e) => e.message).join("\n"));
   return result.supergraphSdl;
 }
@@ -166,7 +173,11 @@ export async function startGateway(
 }
 
 /** POSTs a GraphQL operation; returns status, headers and body. */
-export async function gql(url: string, query: string, options: { variables?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
+export async function gql(
+  url: string,
+  query: string,
+  options: { variables?: Record<string, unknown>; headers?: Record<string, string> } = {},
+) {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...options.headers },

@@ -120,7 +120,13 @@ export function createClient(options: ClientOptions): Client {
         signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
       });
     } catch (error) {
-      throw new GraphQLRequestError(`${operationName ?? "operation"}: ${options.url} could not be reached (${(error as Error).message})`, [], 0, undefined, { cause: error });
+      throw new GraphQLRequestError(
+        `${operationName ?? "operation"}: ${options.url} could not be reached (${(error as Error).message})`,
+        [],
+        0,
+        undefined,
+        { cause: error },
+      );
     }
     const text = await res.text();
     let body: { data?: TData | null; errors?: GraphQLResponseError[] } | undefined;

@@ -12,7 +12,11 @@ import {
 
 /** A fetch that records requests and answers with `status` and `body`. */
 function stubFetch(status: number, body: unknown, contentType = "application/json") {
-  const calls: Array<{ url: string; headers: Record<string, string>; body: { query: string; operationName?: string; variables?: unknown } }> = [];
+  const calls: Array<{
+    url: string;
+    headers: Record<string, string>;
+    body: { query: string; operationName?: string; variables?: unknown };
+  }> = [];
   const fetch = (async (url: string, init: RequestInit) => {
     calls.push({ url, headers: init.headers as Record<string, string>, body: JSON.parse(init.body as string) });
     return new Response(typeof body === "string" ? body : JSON.stringify(body), { status, headers: { "content-type": contentType } });
@@ -34,7 +38,11 @@ const url = "http://gateway.test/graphql";
 
 describe("createClient", () => {
   it("sends the printed operation with its name and variables, and resolves with typed data", async () => {
-    const { fetch, calls } = stubFetch(200, { data: { login: { token: "t", user: { id: "1", email: "a@b.c", name: "A", role: "CUSTOMER", createdAt: "2026-01-01T00:00:00.000Z" } } } });
+    const { fetch, calls } = stubFetch(200, {
+      data: {
+        login: { token: "t", user: { id: "1", email: "a@b.c", name: "A", role: "CUSTOMER", createdAt: "2026-01-01T00:00:00.000Z" } },
+      },
+    });
     const data = await createClient({ url, fetch }).request(LoginDocument, { email: "a@b.c", password: "password123" });
     expect(data.login.token).toBe("t");
     expectTypeOf(data.login.user.role).toEqualTypeOf<"CUSTOMER" | "ADMIN">();
@@ -74,7 +82,13 @@ describe("createClient", () => {
   it("throws GraphQLRequestError with the codes and the partial data when the response has errors", async () => {
     const { fetch } = stubFetch(200, {
       data: { me: null },
-      errors: [{ message: "The users service is unavailable right now.", path: ["me"], extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "users" } }],
+      errors: [
+        {
+          message: "The users service is unavailable right now.",
+          path: ["me"],
+          extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "users" },
+        },
+      ],
     });
     const error = await rejection(createClient({ url, fetch }).request(MeDocument));
     expect(error).toBeInstanceOf(Error);

@@ -9,7 +9,11 @@ const here = (p: string) => path.join(path.dirname(GENERATED_DIR.replace(/\/$/, 
 const OPERATIONS_DIR = here("src/operations");
 
 /** Generated files whose committed copy is missing or differs, plus committed files codegen no longer makes. */
-function staleGeneratedFiles(generated: ReadonlyArray<{ filename: string; content: string }>, readFile: (file: string) => string | undefined, committed: readonly string[]): string[] {
+function staleGeneratedFiles(
+  generated: ReadonlyArray<{ filename: string; content: string }>,
+  readFile: (file: string) => string | undefined,
+  committed: readonly string[],
+): string[] {
   const expected = new Set(generated.map((f) => path.resolve(f.filename)));
   const differing = generated.filter((f) => readFile(path.resolve(f.filename)) !== f.content).map((f) => path.resolve(f.filename));
   const leftovers = committed.map((f) => path.resolve(f)).filter((f) => !expected.has(f));
@@ -32,7 +36,8 @@ describe("the generated client code", () => {
 
   it("would be reported stale after a change, a deletion or a leftover file", () => {
     const graphqlTs = path.join(GENERATED_DIR, "graphql.ts");
-    const edited = (file: string) => (file === graphqlTs ? onDisk(file)!.replace("export type MeQuery =", "export type MeQueryOld =") : onDisk(file));
+    const edited = (file: string) =>
+      file === graphqlTs ? onDisk(file)!.replace("export type MeQuery =", "export type MeQueryOld =") : onDisk(file);
     expect(staleGeneratedFiles(generated, edited, committedFiles())).toEqual(["src/__generated__/graphql.ts"]);
     const deleted = (file: string) => (file === graphqlTs ? undefined : onDisk(file));
     expect(staleGeneratedFiles(generated, deleted, committedFiles())).toEqual(["src/__generated__/graphql.ts"]);
@@ -56,8 +61,21 @@ describe("the operations of the main journeys", () => {
   });
 
   it("cover every journey", () => {
-    const names = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION).map((d) => d.name?.value);
-    expect(names.sort()).toEqual(["Categories", "Login", "Me", "MyOrders", "Order", "PlaceOrder", "Product", "Products", "Register", "Search"]);
+    const names = document.definitions
+      .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
+      .map((d) => d.name?.value);
+    expect(names.sort()).toEqual([
+      "Categories",
+      "Login",
+      "Me",
+      "MyOrders",
+      "Order",
+      "PlaceOrder",
+      "Product",
+      "Products",
+      "Register",
+      "Search",
+    ]);
   });
 
   it("would be caught selecting a field the schema does not have", () => {

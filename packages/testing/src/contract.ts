@@ -12,14 +12,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { composeServices } from "@apollo/composition";
-import {
-  Kind,
-  parse,
-  type DefinitionNode,
-  type DocumentNode,
-  type FieldNode,
-  type OperationDefinitionNode,
-} from "graphql";
+import { Kind, parse, type DefinitionNode, type DocumentNode, type FieldNode, type OperationDefinitionNode } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_DIR } from "./run.ts";
 
@@ -76,7 +69,12 @@ export interface GraphQLHttpResult {
 }
 
 /** POSTs one operation to a GraphQL endpoint. */
-export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GraphQLHttpResult> {
+export async function postGraphQL(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<GraphQLHttpResult> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -184,7 +182,10 @@ export function defineSubgraphContractSuite(options: SubgraphContractSuiteOption
 
     for (const entity of options.entities) {
       it(`resolves ${entity.typename} from its key through _entities${entity.missingKey ? ", and an unknown key as missing" : ""}`, async () => {
-        const representations = [{ __typename: entity.typename, ...entity.key }, ...(entity.missingKey ? [{ __typename: entity.typename, ...entity.missingKey }] : [])];
+        const representations = [
+          { __typename: entity.typename, ...entity.key },
+          ...(entity.missingKey ? [{ __typename: entity.typename, ...entity.missingKey }] : []),
+        ];
         const query = `query ($representations: [_Any!]!) { _entities(representations: $representations) { __typename ... on ${entity.typename} { ${entity.fields} } } }`;
         const result = await postGraphQL(url(), query, { representations }, headers);
         expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();

@@ -21,7 +21,13 @@ defineSubgraphContractSuite({
     await seed(testDb.url);
     const db = createDatabase(testDb.url);
     const server = await createServer({
-      env: { NODE_ENV: "test", INTERNAL_SECRET: DEV_INTERNAL_SECRET, JWT_ISSUER: "ecom-users", JWT_AUDIENCE: "ecom-gateway", JWT_TTL: 3_600_000 },
+      env: {
+        NODE_ENV: "test",
+        INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+        JWT_ISSUER: "ecom-users",
+        JWT_AUDIENCE: "ecom-gateway",
+        JWT_TTL: 3_600_000,
+      },
       logger: createLogger({ service: "users", level: "silent" }),
       metrics: createMetrics({ service: "users", defaultMetrics: false }),
       db,
