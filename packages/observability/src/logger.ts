@@ -63,3 +63,24 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   return options.destination && !options.pretty ? pino(settings, options.destination) : pino(settings);
 }
+
+/**
+ * Resolves once every line `logger` was given has reached its destination (at most `timeoutMs` later), for use
+ * right before `process.exit`. pino writes to stdout asynchronously and its own exit hook only writes what is
+ * still buffered: a line whose write is in flight at exit can be overtaken by later lines, or lost.
+ */
+export function flushLogger(logger: Logger, timeoutMs = 1000): Promise<void> {
+  // The destination is a SonicBoom (stdout, files) or a transport stream; `_writing` is SonicBoom's in-flight flag,
+  // 'drain' its all-written event. Other destinations (test captures) write synchronously.
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { _writing?: boolean; once?: (event: "drain", listener: () => void) => unknown }
+    | undefined;
+  if (!stream?._writing || typeof stream.once !== "function") return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    stream.once!("drain", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

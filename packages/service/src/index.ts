@@ -19,6 +19,7 @@ import {
   createObservabilityPlugin,
   createRequestMiddleware,
   currentRequestContext,
+  flushLogger,
   type Logger,
   type Metrics,
   type ReadinessCheck,
@@ -212,22 +213,28 @@ export function runUntilSignal(stop: () => Promise<void>, options: RunUntilSigna
     if (signalled) return;
     signalled = true;
     options.logger.info({ signal }, "shutting down");
-    const timer = setTimeout(() => {
+    // Not unref'd: a stop that hangs on a promise holding no handle would otherwise let the process drain and
+    // exit 0 as if it had stopped cleanly. Success exits explicitly, so this never delays a clean stop.
+    setTimeout(() => {
       options.logger.error("graceful shutdown timed out; exiting");
-      process.exit(1);
+      flushThenExit(options.logger, 1);
     }, options.timeoutMs ?? 10_000);
-    timer.unref();
     stop().then(
       () => {
         options.logger.info("stopped");
-        process.exit(0);
+        flushThenExit(options.logger, 0);
       },
       (error: unknown) => {
         options.logger.error({ err: error }, "error while stopping");
-        process.exit(1);
+        flushThenExit(options.logger, 1);
       },
     );
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+}
+
+/** Exits once the logger wrote its last lines (see `flushLogger`). */
+function flushThenExit(logger: Logger, code: number): void {
+  void flushLogger(logger).then(() => process.exit(code));
 }
