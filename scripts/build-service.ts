@@ -27,7 +27,7 @@ export interface BuildServiceOptions {
    */
   entry?: string;
   /**
-   * Output folder, relative to the workspace.
+   * Output folder, absolute or relative to the workspace.
    * @default "dist"
    */
   outdir?: string;
@@ -84,7 +84,7 @@ function runtimeAssets(srcDir: string, relative = ""): string[] {
 export async function buildService(options: BuildServiceOptions): Promise<BuildServiceResult> {
   const workspace = path.resolve(ROOT, options.workspace);
   const entry = path.join(workspace, options.entry ?? "src/index.ts");
-  const outdir = path.join(workspace, options.outdir ?? "dist");
+  const outdir = path.resolve(workspace, options.outdir ?? "dist");
   if (!existsSync(entry)) throw new Error(`no entry point: ${path.relative(ROOT, entry)}`);
 
   rmSync(outdir, { recursive: true, force: true });

@@ -3,7 +3,8 @@
  * export TypeScript source, which node_modules cannot run) and leaves every npm package to node_modules.
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildService, ROOT } from "../../scripts/build-service.ts";
@@ -44,6 +45,21 @@ describe("build-service", { timeout: 60_000 }, () => {
 
 describe("deployables", () => {
   const deployables = ["gateway", ...readdirSync(path.join(ROOT, "subgraphs")).map((name) => `subgraphs/${name}`)];
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "build-service-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  // What the Dockerfile's build stage does for each SERVICE, minus the install: a missing entry point or an import
+  // esbuild cannot resolve fails here rather than in an image build.
+  it.each(deployables.filter((ws) => existsSync(path.join(ROOT, ws, "src/index.ts"))))(
+    "%s bundles with only npm packages left external",
+    async (workspace) => {
+      const result = await buildService({ workspace, outdir: path.join(tmp, workspace) });
+      expect(Object.keys(result.metafile.inputs).filter((i) => i.includes("node_modules"))).toEqual([]);
+      expect(result.externals).toContain("graphql");
+      expect(result.externals.filter((e) => e.startsWith("@ecom/"))).toEqual([]);
+    },
+    60_000,
+  );
 
   it.each(deployables)("%s builds with scripts/build-service.ts", (workspace) => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, workspace, "package.json"), "utf8")) as { scripts?: Record<string, string> };
