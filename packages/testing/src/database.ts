@@ -22,14 +22,16 @@ export async function createTestDatabase(run: TestRunInfo, service: string): Pro
   const name = `${template.database}_${randomBytes(4).toString("hex")}`;
   const admin = parsePgUrl(run.adminUrl);
   await withPgClient(admin, async (c) => {
-    // CREATE DATABASE ... TEMPLATE fails if another session is cloning the same template at the same moment.
-    for (let attempt = 0; ; attempt++) {
+    // CREATE DATABASE ... TEMPLATE fails (55006) while any session is connected to the template: a test peeking
+    // at it, or another clone being made. Such sessions are short; retry for up to 10 s (a loaded CI machine).
+    const deadline = Date.now() + 10_000;
+    for (;;) {
       try {
         await c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template.database)} OWNER ${quoteIdent(template.user)}`);
         break;
       } catch (error) {
-        if ((error as { code?: string }).code !== "55006" || attempt >= 20) throw error;
-        await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+        if ((error as { code?: string }).code !== "55006" || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * 150));
       }
     }
     await c.query(`REVOKE ALL ON DATABASE ${quoteIdent(name)} FROM PUBLIC`);

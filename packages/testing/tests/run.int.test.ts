@@ -71,6 +71,18 @@ describe("createTestDatabase", () => {
     await lingering.end().catch(() => {});
   });
 
+  it("waits out a session briefly connected to the template instead of failing", async () => {
+    const { Client } = (await import("pg")).default;
+    const peeker = new Client(parsePgUrl(runDatabaseUrl(run, "users")));
+    await peeker.connect();
+    const released = new Promise((r) => setTimeout(r, 600)).then(() => peeker.end());
+    const t0 = Date.now();
+    await using db = await createTestDatabase(run, "users");
+    await released;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    expect(await databaseExists(db.name)).toBe(true);
+  });
+
   it("refuses a service the run has no database for", async () => {
     await expect(createTestDatabase(run, "nope")).rejects.toThrow(/No database for service "nope"/);
   });
