@@ -119,9 +119,12 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     const alive = running.filter((r) => !r.exited);
     if (alive.length > 0) step(`stopping ${alive.map((r) => r.deployable.name).join(", ")}`);
-    for (const r of alive) signalGroup(r.child, "SIGTERM");
+    // SIGTERM to each tsx leader only: tsx relays it to the service, which then shuts down gracefully. Signalling
+    // the whole group at once would hit the service twice and let tsx exit before the service has finished.
+    for (const r of alive) r.child.kill("SIGTERM");
     const deadline = Date.now() + 10_000;
     while (running.some((r) => !r.exited) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    // Then the whole group of each: anything a leader left behind (or a leader that did not stop) is killed.
     for (const r of running) signalGroup(r.child, "SIGKILL");
     if (running.some((r) => !r.exited)) process.stderr.write("some processes did not stop within 10 s and were killed\n");
     else step("all processes stopped");
