@@ -183,6 +183,48 @@ describe("restock", () => {
   });
 });
 
+describe("lowStock", () => {
+  const LOW = /* GraphQL */ `
+    query Low($threshold: Int, $first: Int) {
+      lowStock(threshold: $threshold, first: $first) {
+        id
+        stock
+        inStock
+      }
+    }
+  `;
+
+  it("lists products at or below the threshold, fewest available first, for an ADMIN", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await seed(db.url);
+    await using api = await startInventory(db.url);
+
+    const soldOutIds = demoProducts
+      .filter((p) => p.stock === 0)
+      .map((p) => p.id)
+      .sort();
+    const none = await api.gql<{ lowStock: Stock[] }>(LOW, { threshold: 0, first: 100 }, ADMIN);
+    expect(none.errors).toBeUndefined();
+    expect(none.data!.lowStock).toEqual(soldOutIds.map((id) => ({ id, stock: 0, inStock: false })));
+
+    const low = await api.gql<{ lowStock: Stock[] }>(LOW, { threshold: 20, first: 5 }, ADMIN);
+    const stocks = low.data!.lowStock.map((p) => p.stock);
+    expect(stocks).toHaveLength(5);
+    expect(stocks).toEqual([...stocks].sort((a, b) => a - b));
+    expect(stocks.every((n) => n <= 20)).toBe(true);
+  });
+
+  it("refuses CUSTOMER (FORBIDDEN), anonymous (UNAUTHENTICATED) and out-of-range arguments (BAD_USER_INPUT)", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    await using api = await startInventory(db.url);
+    expect(codesOf(await api.gql(LOW, {}, CUSTOMER))).toEqual(["FORBIDDEN"]);
+    expect(codesOf(await api.gql(LOW, {}, null))).toEqual(["UNAUTHENTICATED"]);
+    expect(codesOf(await api.gql(LOW, { threshold: -1 }, ADMIN))).toEqual(["BAD_USER_INPUT"]);
+    expect(codesOf(await api.gql(LOW, { first: 0 }, ADMIN))).toEqual(["BAD_USER_INPUT"]);
+    expect(codesOf(await api.gql(LOW, { first: 101 }, ADMIN))).toEqual(["BAD_USER_INPUT"]);
+  });
+});
+
 describe("inventory seed", () => {
   it("is idempotent and never undoes live stock: seeding twice leaves 225 items, a restock survives a re-seed", async () => {
     await using db = await createTestDatabase(run, "inventory");

@@ -36,6 +36,21 @@ export type Product = {
   stock: Scalars['Int']['output'];
 };
 
+export type Query = {
+  __typename?: 'Query';
+  /**
+   * Products whose available stock is at or below `threshold` (0 to 1000000), lowest first, then by id: restock planning
+   * (ADMIN only). `first` is 1 to 100. Lists only products inventory holds a stock item for.
+   */
+  lowStock: Array<Product>;
+};
+
+
+export type QueryLowStockArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  threshold?: InputMaybe<Scalars['Int']['input']>;
+};
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -135,6 +150,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Product: ResolverTypeWrapper<StockRecordModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
 };
 
@@ -145,6 +161,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   Product: StockRecordModel;
   Boolean: Scalars['Boolean']['output'];
+  Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
 };
 
@@ -159,8 +176,13 @@ export type ProductResolvers<ContextType = Context, ParentType extends Resolvers
   stock?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  lowStock?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType, RequireFields<QueryLowStockArgs, 'first' | 'threshold'>>;
+};
+
 export type Resolvers<ContextType = Context> = {
   Mutation?: MutationResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
 };
 

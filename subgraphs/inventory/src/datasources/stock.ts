@@ -51,6 +51,17 @@ export class StockRepository {
     return rows[0] ?? null;
   }
 
+  /** Up to `limit` stock items with at most `threshold` units available, fewest first, then by product id. */
+  findLowStock(threshold: number, limit: number): Promise<StockRecord[]> {
+    // Raw SQL: Prisma cannot filter or order on an expression of two columns.
+    return this.prisma.$queryRaw<StockRecord[]>`
+      SELECT product_id::text AS "id", on_hand AS "onHand", reserved
+      FROM stock_items
+      WHERE on_hand - reserved <= ${threshold}::int
+      ORDER BY on_hand - reserved, product_id
+      LIMIT ${limit}::int`;
+  }
+
   /** Creates the stock items that do not exist yet (seed); existing ones keep their counts. Returns how many were created. */
   async createMissing(items: ReadonlyArray<{ productId: string; onHand: number }>): Promise<number> {
     const { count } = await this.prisma.stockItem.createMany({ data: [...items], skipDuplicates: true });

@@ -30,6 +30,12 @@ export const restockArgsSchema = z.object({
 
 export type RestockArgs = z.infer<typeof restockArgsSchema>;
 
+/** lowStock arguments. */
+export const lowStockArgsSchema = z.object({
+  threshold: z.number().int().min(0, "must be at least 0").max(MAX_RESTOCK_QUANTITY, `must be at most ${MAX_RESTOCK_QUANTITY}`).default(5),
+  first: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").default(20),
+});
+
 /**
  * Parses arguments with `schema`; on failure throws BAD_USER_INPUT naming the first offending argument
  * (`quantity`) and listing every problem in `extensions.problems`.

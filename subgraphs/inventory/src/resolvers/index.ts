@@ -2,7 +2,7 @@ import { requireRole } from "@ecom/auth";
 import { badUserInput } from "@ecom/errors";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import type { StockRepository } from "../datasources/stock.ts";
-import { availableUnits, MAX_ON_HAND, parseArgs, restockArgsSchema } from "../domain/stock.ts";
+import { availableUnits, lowStockArgsSchema, MAX_ON_HAND, parseArgs, restockArgsSchema } from "../domain/stock.ts";
 
 /** What the resolvers need beyond the request context. */
 export interface ResolverDeps {
@@ -12,6 +12,17 @@ export interface ResolverDeps {
 /** The inventory subgraph's resolvers. */
 export function createResolvers(deps: ResolverDeps): Resolvers {
   return {
+    Query: {
+      lowStock: async (_parent, args, ctx) => {
+        requireRole(ctx.identity, "ADMIN");
+        // An explicit null means the default, like an omitted argument.
+        const { threshold, first } = parseArgs(lowStockArgsSchema, {
+          threshold: args.threshold ?? undefined,
+          first: args.first ?? undefined,
+        });
+        return deps.stock.findLowStock(threshold, first);
+      },
+    },
     Mutation: {
       // Inventory cannot see the catalog (no event bus yet): any well-formed product id gets a stock item.
       restock: async (_parent, args, ctx) => {
