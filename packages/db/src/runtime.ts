@@ -13,6 +13,12 @@ export interface PrismaAdapterOptions {
   onQuery?: (sql: string) => void;
   /** Name shown in `pg_stat_activity`. */
   applicationName?: string;
+  /**
+   * Receives errors of idle pool connections (the server restarted, the database was dropped...). The pool
+   * replaces the broken connection by itself; without a listener such an error would crash the process.
+   * @default ignore
+   */
+  onPoolError?: (error: Error) => void;
 }
 
 /**
@@ -27,6 +33,8 @@ export function createPrismaAdapter(url: string, options: PrismaAdapterOptions =
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
+  // Permanent: the Prisma adapter removes its own listener on $disconnect, while sockets may still be closing.
+  pool.on("error", options.onPoolError ?? (() => {}));
   if (options.onQuery) {
     const onQuery = options.onQuery;
     pool.on("connect", (client) => {
