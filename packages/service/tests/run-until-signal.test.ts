@@ -15,12 +15,19 @@ interface Booted {
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  // tsx runs the script in a child of its own: kill the whole group, or a failed test leaves the server running.
+  for (const c of children.splice(0)) {
+    try {
+      process.kill(-c.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
 });
 
 /** Starts the fixture and resolves once it logged its port. */
 function boot(env: Record<string, string> = {}): Promise<Booted> {
-  const child = spawn(process.execPath, [tsxCli, script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [tsxCli, script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   children.push(child);
   const lines: Array<Record<string, unknown>> = [];
   let stderr = "";
