@@ -29,8 +29,11 @@ RUN test -f "${SERVICE}/package.json" || { echo "SERVICE=${SERVICE} is not a wor
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM build AS prod-deps
-# Drop dev dependencies from the installed tree (no network needed; bundles do not need them).
-RUN npm prune --omit=dev --ignore-scripts
+ARG SERVICE
+# Drop dev dependencies from the installed tree (no network needed; bundles do not need them). npm nests a
+# dependency under the workspace when its version conflicts with the hoisted one: keep that folder (maybe empty).
+RUN npm prune --omit=dev --ignore-scripts \
+ && mkdir -p "${SERVICE}/node_modules"
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -42,6 +45,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=prod-deps --chown=root:root /app/package.json ./package.json
 COPY --from=prod-deps --chown=root:root /app/node_modules ./node_modules
+COPY --from=prod-deps --chown=root:root /app/${SERVICE}/node_modules ./${SERVICE}/node_modules
 COPY --from=build --chown=root:root /app/${SERVICE}/package.json ./${SERVICE}/package.json
 COPY --from=build --chown=root:root /app/${SERVICE}/dist ./${SERVICE}/dist
 WORKDIR /app/${SERVICE}

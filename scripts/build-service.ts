@@ -10,7 +10,8 @@
  * Usage: from a deployable's folder `tsx ../../scripts/build-service.ts` (its `npm run build`), or from the root
  * `tsx scripts/build-service.ts subgraphs/users`.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile, type Plugin } from "esbuild";
@@ -56,11 +57,49 @@ function externalizeNpmPackages(externals: Set<string>): Plugin {
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         if (path.isAbsolute(args.path) || args.path.startsWith("@ecom/")) return undefined;
-        if (!args.path.startsWith("node:")) externals.add(packageName(args.path));
+        if (!isBuiltin(args.path)) externals.add(packageName(args.path));
         return { path: args.path, external: true };
       });
     },
   };
+}
+
+/**
+ * Externals the image would not have: the runtime stage keeps only production dependencies (`npm prune
+ * --omit=dev`) installed at the root or in the deployable's own folder. An external must be declared in the
+ * `dependencies` of the deployable or of an inlined @ecom/* package, and be installed where Node finds it from
+ * the deployable's folder; otherwise the container would crash at start, so the build fails instead.
+ */
+function externalProblems(workspace: string, metafile: Metafile, externals: string[]): string[] {
+  const owners = new Set([workspace]);
+  for (const input of Object.keys(metafile.inputs)) {
+    const match = /^(.*[\\/]packages[\\/][^\\/]+)[\\/]/.exec(path.resolve(workspace, input));
+    if (match && !match[1]!.includes("node_modules")) owners.add(match[1]!);
+  }
+  const declared = new Set<string>();
+  for (const dir of owners) {
+    const pkg = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as Record<string, Record<string, string> | undefined>;
+    for (const field of ["dependencies", "optionalDependencies", "peerDependencies"])
+      Object.keys(pkg[field] ?? {}).forEach((d) => declared.add(d));
+  }
+  const problems: string[] = [];
+  for (const name of externals) {
+    if (!declared.has(name)) {
+      problems.push(
+        `${name} is imported but is not in the dependencies of ${path.relative(ROOT, workspace)} or of the @ecom packages it inlines`,
+      );
+    } else if (!isInstalledFrom(workspace, name)) {
+      problems.push(`${name} is not installed where ${path.relative(ROOT, workspace)} can load it (node_modules up to the root)`);
+    }
+  }
+  return problems;
+}
+
+function isInstalledFrom(dir: string, name: string): boolean {
+  for (let current = dir; ; current = path.dirname(current)) {
+    if (existsSync(path.join(current, "node_modules", name, "package.json"))) return true;
+    if (current === path.dirname(current)) return false;
+  }
 }
 
 const SOURCE_FILE = /\.(c|m)?(t|j)sx?$/;
@@ -109,10 +148,14 @@ export async function buildService(options: BuildServiceOptions): Promise<BuildS
     plugins: [externalizeNpmPackages(externals)],
   });
 
+  const sortedExternals = [...externals].sort();
+  const problems = externalProblems(workspace, result.metafile, sortedExternals);
+  if (problems.length > 0) throw new Error(`cannot ship ${path.relative(ROOT, workspace)}:\n  ${problems.join("\n  ")}`);
+
   const srcDir = path.dirname(entry);
   const assets = runtimeAssets(srcDir);
   for (const asset of assets) cpSync(path.join(srcDir, asset), path.join(outdir, asset));
-  return { outfile, externals: [...externals].sort(), assets, metafile: result.metafile };
+  return { outfile, externals: sortedExternals, assets, metafile: result.metafile };
 }
 
 /** The workspace to build: the argument, else the current folder (as `npm run build` in a workspace runs it). */

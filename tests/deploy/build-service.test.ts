@@ -38,6 +38,12 @@ describe("build-service", { timeout: 60_000 }, () => {
     });
   });
 
+  it("refuses an npm import that is not a production dependency (the image would not have it)", async () => {
+    await expect(buildService({ workspace: FIXTURE, entry: "src/undeclared.ts" })).rejects.toThrow(
+      /yaml is imported but is not in the dependencies of tests\/deploy\/fixtures\/service/,
+    );
+  });
+
   it("fails clearly when the deployable has no entry point", async () => {
     await expect(buildService({ workspace: FIXTURE, entry: "src/missing.ts" })).rejects.toThrow(/no entry point/);
   });
