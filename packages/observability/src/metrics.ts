@@ -20,6 +20,11 @@ export interface Metrics {
   graphqlOperationDuration: Histogram<"operation_name" | "operation_type" | "outcome">;
   /** GraphQL errors by `extensions.code`. */
   graphqlErrors: Counter<"code">;
+  /**
+   * SQL statements the process sent to its database (a subgraph counts them with `onQuery` of `createPrismaAdapter`).
+   * A sudden rise per request is the signature of an N+1; the end-to-end batching test reads it too.
+   */
+  dbStatements: Counter;
 }
 
 /** Creates the process's {@link Metrics}. */
@@ -47,6 +52,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
       name: "graphql_errors_total",
       help: "GraphQL errors by extensions.code.",
       labelNames: ["code"],
+      registers: [registry],
+    }),
+    dbStatements: new Counter({
+      name: "db_statements_total",
+      help: "SQL statements sent to the service's database",
       registers: [registry],
     }),
   };

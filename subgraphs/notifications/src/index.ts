@@ -8,7 +8,7 @@ import { createServer } from "./server.ts";
 const env = loadEnv();
 const logger = createLogger({ service: "notifications", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "notifications" });
-const db = createDatabase(env.DATABASE_URL);
+const db = createDatabase(env.DATABASE_URL, { onQuery: () => metrics.dbStatements.inc() });
 
 const server = await createServer({ env, logger, metrics, db });
 const { url } = await server.listen(env.PORT, env.HOST);

@@ -8,7 +8,7 @@ import { createServer } from "./server.ts";
 const env = loadEnv();
 const logger = createLogger({ service: "search", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "search" });
-const db = createDatabase(env.DATABASE_URL);
+const db = createDatabase(env.DATABASE_URL, { onQuery: () => metrics.dbStatements.inc() });
 
 const server = await createServer({ env, logger, metrics, db });
 const { url } = await server.listen(env.PORT, env.HOST);
