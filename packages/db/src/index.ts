@@ -11,5 +11,5 @@ export {
   bootstrapDatabases,
 } from "./bootstrap.ts";
 export type { ServiceDatabase, DatabaseUrlOptions, EnsureResult, RunPrismaOptions, BootstrapOptions } from "./bootstrap.ts";
-export { createPrismaAdapter, checkPostgres } from "./runtime.ts";
-export type { PrismaAdapterOptions } from "./runtime.ts";
+export { createPrismaAdapter, createServiceDatabase, checkPostgres } from "./runtime.ts";
+export type { PrismaAdapterOptions, PrismaClientClass, PrismaDatabase } from "./runtime.ts";

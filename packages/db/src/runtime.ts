@@ -50,6 +50,48 @@ export function createPrismaAdapter(url: string, options: PrismaAdapterOptions =
   return { adapter: new PrismaPg(pool), pool };
 }
 
+/** What {@link createServiceDatabase} needs of a generated Prisma client class: built on a driver adapter. */
+export type PrismaClientClass<Client extends { $disconnect(): Promise<void> }> = new (options: { adapter: PrismaPg }) => Client;
+
+/** A service's database: its Prisma client on a pg pool, with a readiness check and an orderly close. */
+export interface PrismaDatabase<Client> {
+  /** The service's own generated client (its models, its types). */
+  prisma: Client;
+  /** The pool under `prisma` (raw SQL, readiness). */
+  pool: pg.Pool;
+  /** Readiness: resolves when the database answers `SELECT 1`. */
+  check: () => Promise<unknown>;
+  /** Disconnects the client, then ends the pool (an error ending the pool is ignored: the process is stopping). */
+  close: () => Promise<void>;
+}
+
+/**
+ * A service's Prisma client on the pool of {@link createPrismaAdapter}: what every subgraph's
+ * `src/datasources/prisma.ts` builds, typed with that subgraph's generated client.
+ *
+ * @example
+ * import { PrismaClient } from "../generated/prisma/client.ts";
+ * export const createDatabase = (url: string, options: PrismaAdapterOptions = {}) =>
+ *   createServiceDatabase(PrismaClient, url, { applicationName: "orders", ...options });
+ */
+export function createServiceDatabase<Client extends { $disconnect(): Promise<void> }>(
+  PrismaClient: PrismaClientClass<Client>,
+  url: string,
+  options: PrismaAdapterOptions = {},
+): PrismaDatabase<Client> {
+  const { adapter, pool } = createPrismaAdapter(url, options);
+  const prisma = new PrismaClient({ adapter });
+  return {
+    prisma,
+    pool,
+    check: () => pool.query("SELECT 1"),
+    close: async () => {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
 /**
  * Resolves when Postgres answers at `url` (connects and runs `SELECT 1` within `timeoutMs`); rejects otherwise with
  * a message naming the fix: how to start Postgres when nothing answers, the server's own reason (unknown role or
@@ -65,12 +107,13 @@ export async function checkPostgres(url: string, timeoutMs = 3000): Promise<void
     // A five-character SQLSTATE means the server answered: starting it again would not help.
     const sqlState = (error as { code?: unknown }).code;
     if (typeof sqlState === "string" && /^[0-9A-Z]{5}$/.test(sqlState)) {
-      throw new Error(`Postgres at ${redactPgUrl(url)} refused the connection: ${reason} (SQLSTATE ${sqlState}).`);
+      throw new Error(`Postgres at ${redactPgUrl(url)} refused the connection: ${reason} (SQLSTATE ${sqlState}).`, { cause: error });
     }
     throw new Error(
       `Postgres is not reachable at ${redactPgUrl(url)} (${reason}).\n` +
         `  Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n` +
         `  (or install it: apt-get install -y postgresql), or set POSTGRES_ADMIN_URL to a reachable server.`,
+      { cause: error },
     );
   } finally {
     await client.end().catch(() => {});

@@ -3,7 +3,15 @@ import type { AddressInfo } from "node:net";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { CatalogAsTextClient, checkPostgres, createPrismaAdapter, formatPgUrl, parsePgUrl, withPgClient } from "@ecom/db";
+import {
+  CatalogAsTextClient,
+  checkPostgres,
+  createPrismaAdapter,
+  createServiceDatabase,
+  formatPgUrl,
+  parsePgUrl,
+  withPgClient,
+} from "@ecom/db";
 import type { TestRunInfo } from "@ecom/testing";
 
 const run: TestRunInfo = inject("testRun");
@@ -24,7 +32,9 @@ describe("CatalogAsTextClient", () => {
         ["as_text", TEXT],
         ["oid", 26],
       ]);
-      const arrays = await client.query("SELECT ARRAY[typname] AS names, relkind FROM pg_type, pg_class WHERE typname = 'int4' AND relname = 'pg_type'");
+      const arrays = await client.query(
+        "SELECT ARRAY[typname] AS names, relkind FROM pg_type, pg_class WHERE typname = 'int4' AND relname = 'pg_type'",
+      );
       expect(arrays.fields.map((f) => f.dataTypeID)).toEqual([TEXT_ARRAY, TEXT]);
       expect(arrays.rows[0]).toEqual({ names: ["int4"], relkind: "r" });
     } finally {
@@ -59,7 +69,11 @@ describe("CatalogAsTextClient", () => {
       const result = await fixed.queryRaw(query);
       expect(result.rows).toEqual([["bool"]]);
       // name[] is announced as text[] and its values are real arrays, as for any text[] column.
-      const arrays = await fixed.queryRaw({ sql: "SELECT ARRAY[typname, 'x'] AS names FROM pg_type WHERE typname = 'bool'", args: [], argTypes: [] });
+      const arrays = await fixed.queryRaw({
+        sql: "SELECT ARRAY[typname, 'x'] AS names FROM pg_type WHERE typname = 'bool'",
+        args: [],
+        argTypes: [],
+      });
       expect(arrays.rows).toEqual([[["bool", "x"]]]);
     } finally {
       await fixed.dispose();
@@ -70,7 +84,11 @@ describe("CatalogAsTextClient", () => {
 describe("createPrismaAdapter", () => {
   it("reports each SQL statement the pool runs to onQuery", async () => {
     const seen: string[] = [];
-    const { adapter, pool } = createPrismaAdapter(run.adminUrl, { onQuery: (sql) => seen.push(sql), max: 2, applicationName: "ecom-db-test" });
+    const { adapter, pool } = createPrismaAdapter(run.adminUrl, {
+      onQuery: (sql) => seen.push(sql),
+      max: 2,
+      applicationName: "ecom-db-test",
+    });
     const db = await adapter.connect();
     try {
       await db.queryRaw({ sql: "SELECT 1 AS one", args: [], argTypes: [] });
@@ -85,7 +103,9 @@ describe("createPrismaAdapter", () => {
       expect(seen).toContain("SELECT $1::int AS n");
       expect(seen).toContain("SELECT 3");
       expect(seen.filter((s) => s === "BEGIN" || s === "COMMIT")).toEqual(["BEGIN", "COMMIT"]);
-      const app = await pool.query<{ application_name: string }>("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+      const app = await pool.query<{ application_name: string }>(
+        "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+      );
       expect(app.rows[0]!.application_name).toBe("ecom-db-test");
     } finally {
       await db.dispose();
@@ -100,6 +120,38 @@ describe("createPrismaAdapter", () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe("createServiceDatabase", () => {
+  /** Stands in for a generated PrismaClient: records how it was built and disconnected. */
+  class RecordingClient {
+    disconnected = false;
+    constructor(readonly options: { adapter: PrismaPg }) {}
+    async $disconnect() {
+      this.disconnected = true;
+    }
+  }
+
+  it("builds the service's client on the adapter's pool, checks readiness on it, and closes client then pool", async () => {
+    const seen: string[] = [];
+    const db = createServiceDatabase(RecordingClient, run.adminUrl, {
+      max: 1,
+      onQuery: (sql) => seen.push(sql),
+      applicationName: "ecom-db-test",
+    });
+    expect(db.prisma).toBeInstanceOf(RecordingClient);
+    expect(db.prisma.options.adapter).toBeInstanceOf(PrismaPg);
+    await expect(db.check()).resolves.toBeDefined();
+    expect(seen).toContain("SELECT 1");
+    const app = await db.pool.query<{ application_name: string }>(
+      "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+    );
+    expect(app.rows[0]!.application_name).toBe("ecom-db-test");
+    await db.close();
+    expect(db.prisma.disconnected).toBe(true);
+    expect(db.pool.ended).toBe(true);
+    await expect(db.close()).resolves.toBeUndefined();
   });
 });
 
@@ -138,7 +190,9 @@ describe("checkPostgres", () => {
     servers.push(silent);
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const started = Date.now();
-    await expect(checkPostgres(formatPgUrl({ ...admin, port: (silent.address() as AddressInfo).port }), 500)).rejects.toThrow(/not reachable/);
+    await expect(checkPostgres(formatPgUrl({ ...admin, port: (silent.address() as AddressInfo).port }), 500)).rejects.toThrow(
+      /not reachable/,
+    );
     expect(Date.now() - started).toBeLessThan(3000);
     silent.closeAllConnections();
   });

@@ -1,22 +1,11 @@
-import { createPrismaAdapter, type PrismaAdapterOptions } from "@ecom/db";
+import { createServiceDatabase, type PrismaAdapterOptions } from "@ecom/db";
 import { PrismaClient } from "../generated/prisma/client.ts";
 
 export type { PrismaClient };
 
 /** The orders database: a Prisma client on a pg pool (the pool also serves readiness checks). */
 export function createDatabase(url: string, options: PrismaAdapterOptions = {}) {
-  const { adapter, pool } = createPrismaAdapter(url, { applicationName: "orders", ...options });
-  const prisma = new PrismaClient({ adapter });
-  return {
-    prisma,
-    pool,
-    /** Readiness: the database answers. */
-    check: () => pool.query("SELECT 1"),
-    close: async () => {
-      await prisma.$disconnect();
-      await pool.end().catch(() => {});
-    },
-  };
+  return createServiceDatabase(PrismaClient, url, { applicationName: "orders", ...options });
 }
 
 /** What {@link createDatabase} returns. */
