@@ -1,0 +1,46 @@
+/** The orders subgraph keeps the federation contract (packages/testing/src/contract.ts). */
+import { randomUUID } from "node:crypto";
+import { identityToHeaders } from "@ecom/auth";
+import { demoOrders } from "@ecom/demo-data";
+import { createTestDatabase, getFreePort, defineSubgraphContractSuite } from "@ecom/testing";
+import { inject } from "vitest";
+import { seed } from "../src/seed.ts";
+import { SECRET, startOrders } from "./support.ts";
+
+const order = demoOrders[0]!;
+
+defineSubgraphContractSuite({
+  name: "orders",
+  start: async () => {
+    const db = await createTestDatabase(inject("testRun"), "orders");
+    await seed(db.url);
+    // Reads never ask products (only placeOrder does, for prices): nothing needs to listen there.
+    const api = await startOrders(db.url, `http://127.0.0.1:${await getFreePort()}/graphql`);
+    return {
+      url: api.url,
+      stop: async () => {
+        await api[Symbol.asyncDispose]();
+        await db.drop();
+      },
+    };
+  },
+  // An order and a user's orders are visible to the buyer (or an ADMIN) only: the suite asks as the buyer.
+  headers: identityToHeaders({ userId: order.buyerId, role: "CUSTOMER" }, SECRET),
+  entities: [
+    {
+      typename: "Order",
+      key: { id: order.id },
+      missingKey: { id: randomUUID() },
+      fields:
+        "id status total { amount currency } buyer { id } createdAt items { product { id } quantity unitPrice { amount currency } } timeline { at step status detail }",
+    },
+    // orders only extends User: any user id resolves (to an empty list for anyone but the caller).
+    {
+      typename: "User",
+      key: { id: order.buyerId },
+      missingKey: { id: randomUUID() },
+      fields: "id orders(first: 5) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id status } } }",
+      missingResolvesTo: "object",
+    },
+  ],
+});
