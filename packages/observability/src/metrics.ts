@@ -22,7 +22,8 @@ export interface Metrics {
   graphqlErrors: Counter<"code">;
   /**
    * SQL statements the process sent to its database (a subgraph counts them with `onQuery` of `createPrismaAdapter`).
-   * A sudden rise per request is the signature of an N+1; the end-to-end batching test reads it too.
+   * A sudden rise per request is the signature of an N+1; the end-to-end batching test reads it too. Stays 0 in a
+   * process without a database (the gateway).
    */
   dbStatements: Counter;
 }
