@@ -38,13 +38,12 @@ export function codedError(code: ErrorCode, message: string, details: ErrorDetai
 }
 
 /** The caller is anonymous (or the token is invalid) and the field needs a user. */
-export const unauthenticated = (message = "You must be signed in to do this.") =>
-  codedError(ErrorCode.UNAUTHENTICATED, message);
+export const unauthenticated = (message = "You must be signed in to do this.") => codedError(ErrorCode.UNAUTHENTICATED, message);
 
 /** The caller is known but not allowed. */
 export const forbidden = (message = "You are not allowed to do this.") => codedError(ErrorCode.FORBIDDEN, message);
 
-/** Input the caller must correct; `field` names the offending argument path (e.g. `input.items[0].quantity`). */
+/** Input the caller must correct; `field` names the offending argument path (e.g. `input.items.0.quantity`). */
 export const badUserInput = (message: string, details: ErrorDetails & { field?: string } = {}) =>
   codedError(ErrorCode.BAD_USER_INPUT, message, details);
 

@@ -30,6 +30,8 @@ export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagin
 export type { PageArgs, PageArgsOptions, PageRequest } from "./pagination.ts";
 export { createEntityClient, EntityClientError, isEntityClientError } from "./entity-client.ts";
 export type { EntityClientOptions } from "./entity-client.ts";
+export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
+export type { InputProblem } from "./validation.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
 export type ResolverMap = object;

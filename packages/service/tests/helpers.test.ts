@@ -1,8 +1,10 @@
 import { GraphQLError, Kind } from "graphql";
 import { describe, expect, it } from "vitest";
-import { DateTimeScalar, decodeCursor, encodeCursor, parsePageArgs, toConnection } from "@ecom/service";
+import { z } from "@ecom/config";
+import { DateTimeScalar, decodeCursor, encodeCursor, isUuid, parseInput, parsePageArgs, toConnection } from "@ecom/service";
 
-const isIdCursor = (v: unknown): v is { id: string } => typeof v === "object" && v !== null && typeof (v as { id?: unknown }).id === "string";
+const isIdCursor = (v: unknown): v is { id: string } =>
+  typeof v === "object" && v !== null && typeof (v as { id?: unknown }).id === "string";
 
 function codeAndField(fn: () => unknown) {
   try {
@@ -44,14 +46,32 @@ describe("cursors and page arguments", () => {
 
   it("builds a connection from take + 1 rows", () => {
     const rows = [{ id: "a" }, { id: "b" }, { id: "c" }];
-    const page = toConnection(rows, 2, (r) => ({ id: r.id }), (r) => r.id.toUpperCase(), 7);
+    const page = toConnection(
+      rows,
+      2,
+      (r) => ({ id: r.id }),
+      (r) => r.id.toUpperCase(),
+      7,
+    );
     expect(page.edges.map((e) => e.node)).toEqual(["A", "B"]);
     expect(page.pageInfo).toEqual({ hasNextPage: true, endCursor: encodeCursor({ id: "b" }) });
     expect(page.totalCount).toBe(7);
-    const last = toConnection(rows.slice(0, 2), 2, (r) => ({ id: r.id }), (r) => r.id);
+    const last = toConnection(
+      rows.slice(0, 2),
+      2,
+      (r) => ({ id: r.id }),
+      (r) => r.id,
+    );
     expect(last.pageInfo.hasNextPage).toBe(false);
     expect(last).not.toHaveProperty("totalCount");
-    expect(toConnection([], 2, () => 0, () => 0).pageInfo).toEqual({ hasNextPage: false, endCursor: null });
+    expect(
+      toConnection(
+        [],
+        2,
+        () => 0,
+        () => 0,
+      ).pageInfo,
+    ).toEqual({ hasNextPage: false, endCursor: null });
   });
 });
 
@@ -88,5 +108,51 @@ describe("DateTimeScalar", () => {
   it("refuses non-string input", () => {
     expect(codeAndField(() => DateTimeScalar.parseValue(1700000000000))).toEqual({ code: "BAD_USER_INPUT" });
     expect(codeAndField(() => DateTimeScalar.parseLiteral({ kind: Kind.INT, value: "1" }))).toEqual({ code: "BAD_USER_INPUT" });
+  });
+});
+
+describe("input validation", () => {
+  it.each(["00000000-0000-4000-8000-00000000000a", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"])("takes %s for a UUID", (id) => {
+    expect(isUuid(id)).toBe(true);
+  });
+
+  it.each([
+    "",
+    "42",
+    "not-a-uuid",
+    "00000000-0000-4000-8000-00000000000",
+    "00000000-0000-4000-8000-00000000000a ",
+    "{00000000-0000-4000-8000-00000000000a}",
+  ])("refuses %j as a UUID", (id) => {
+    expect(isUuid(id)).toBe(false);
+  });
+
+  const schema = z.object({
+    name: z.string().min(1, "must not be empty"),
+    items: z.array(z.object({ quantity: z.int().min(1, "must be at least 1") })),
+  });
+
+  it("returns the parsed value", () => {
+    expect(parseInput(schema, { name: "a", items: [{ quantity: 1 }] }, "input")).toEqual({ name: "a", items: [{ quantity: 1 }] });
+  });
+
+  it("names the first offending field under the root and lists every problem", () => {
+    expect(codeAndField(() => parseInput(schema, { name: "", items: [{ quantity: 1 }, { quantity: 0 }] }, "input"))).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "input.name",
+      problems: [
+        { field: "input.name", message: "must not be empty" },
+        { field: "input.items.1.quantity", message: "must be at least 1" },
+      ],
+    });
+  });
+
+  it("names fields without a prefix when there is no root (arguments validated together)", () => {
+    const error = codeAndField(() => parseInput(schema, { name: "a", items: [{ quantity: 0 }] }));
+    expect(error).toMatchObject({ code: "BAD_USER_INPUT", field: "items.0.quantity" });
+  });
+
+  it("puts the field and the problem in the message", () => {
+    expect(() => parseInput(schema, { name: "", items: [] }, "input")).toThrow("input.name must not be empty.");
   });
 });

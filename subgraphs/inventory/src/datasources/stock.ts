@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
-import { isUuid, MAX_ON_HAND } from "../domain/stock.ts";
+import { isUuid } from "@ecom/service";
+import { MAX_ON_HAND } from "../domain/stock.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 
 /** A product's stock as resolvers see it (`id` is the product id). */

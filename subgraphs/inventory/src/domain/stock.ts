@@ -1,9 +1,5 @@
 import { z } from "@ecom/config";
-import { badUserInput } from "@ecom/errors";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
-export const isUuid = (id: string) => UUID.test(id);
+import { isUuid } from "@ecom/service";
 
 /** Largest quantity one restock adds. */
 export const MAX_RESTOCK_QUANTITY = 1_000_000;
@@ -35,15 +31,3 @@ export const lowStockArgsSchema = z.object({
   threshold: z.number().int().min(0, "must be at least 0").max(MAX_RESTOCK_QUANTITY, `must be at most ${MAX_RESTOCK_QUANTITY}`).default(5),
   first: z.number().int().min(1, "must be at least 1").max(100, "must be at most 100").default(20),
 });
-
-/**
- * Parses arguments with `schema`; on failure throws BAD_USER_INPUT naming the first offending argument
- * (`quantity`) and listing every problem in `extensions.problems`.
- */
-export function parseArgs<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-  const first = problems[0]!;
-  throw badUserInput(`${first.field} ${first.message}.`, { field: first.field, problems });
-}

@@ -1,8 +1,9 @@
 import { requireRole } from "@ecom/auth";
 import { badUserInput } from "@ecom/errors";
+import { parseInput } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import type { StockRepository } from "../datasources/stock.ts";
-import { availableUnits, lowStockArgsSchema, MAX_ON_HAND, parseArgs, restockArgsSchema } from "../domain/stock.ts";
+import { availableUnits, lowStockArgsSchema, MAX_ON_HAND, restockArgsSchema } from "../domain/stock.ts";
 
 /** What the resolvers need beyond the request context. */
 export interface ResolverDeps {
@@ -16,7 +17,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       lowStock: async (_parent, args, ctx) => {
         requireRole(ctx.identity, "ADMIN");
         // An explicit null means the default, like an omitted argument.
-        const { threshold, first } = parseArgs(lowStockArgsSchema, {
+        const { threshold, first } = parseInput(lowStockArgsSchema, {
           threshold: args.threshold ?? undefined,
           first: args.first ?? undefined,
         });
@@ -27,7 +28,7 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       // Inventory cannot see the catalog (no event bus yet): any well-formed product id gets a stock item.
       restock: async (_parent, args, ctx) => {
         requireRole(ctx.identity, "ADMIN");
-        const { productId, quantity } = parseArgs(restockArgsSchema, args);
+        const { productId, quantity } = parseInput(restockArgsSchema, args);
         const item = await deps.stock.restock(productId, quantity);
         if (!item) throw badUserInput(`quantity would take the stock above ${MAX_ON_HAND} units.`, { field: "quantity" });
         return item;

@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /** Delivery channels (the GraphQL enum `Channel`). */
@@ -126,10 +127,6 @@ export class NotificationsRepository {
     return updated ?? this.prisma.notification.findFirst({ where: { id, userId } });
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
-export const isUuid = (id: string) => UUID.test(id);
 
 /** The DataLoaders of one request. */
 export interface Loaders {

@@ -3,8 +3,9 @@
  * payment declined...) call {@link NotificationsService.notify} with a dedupe key naming the event, so a redelivered
  * event never notifies twice.
  */
+import { parseInput } from "@ecom/service";
 import type { NotificationRecord, NotificationsRepository } from "../datasources/notifications.ts";
-import { notifyInputSchema, parseInput, type NotifyInput } from "./validation.ts";
+import { notifyInputSchema, type NotifyInput } from "./validation.ts";
 
 export type { NotifyInput };
 

@@ -1,7 +1,6 @@
 import { z } from "@ecom/config";
 import { badUserInput } from "@ecom/errors";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID_PATTERN } from "@ecom/service";
 
 /** Largest `first` of `User.notifications`. */
 export const MAX_FIRST = 100;
@@ -10,7 +9,7 @@ export const MAX_FIRST = 100;
 export const notifyInputSchema = z.object({
   userId: z
     .string()
-    .regex(UUID, "must be a UUID")
+    .regex(UUID_PATTERN, "must be a UUID")
     .transform((id) => id.toLowerCase()),
   channel: z.enum(["EMAIL", "SMS", "PUSH"], { error: "must be EMAIL, SMS or PUSH" }),
   subject: z.string().min(1, "must not be empty").max(200, "must be at most 200 characters"),
@@ -27,16 +26,4 @@ export function parseFirst(first: number | null | undefined, defaultFirst = 20):
     throw badUserInput(`first must be between 0 and ${MAX_FIRST}.`, { field: "first" });
   }
   return take;
-}
-
-/**
- * Parses `value` with `schema`; on failure throws BAD_USER_INPUT naming the first offending field (prefixed with
- * `root` when given) and listing every problem in `extensions.problems`.
- */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root = ""): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => ({ field: [root, ...i.path].filter((p) => p !== "").join("."), message: i.message }));
-  const first = problems[0]!;
-  throw badUserInput(`${first.field} ${first.message}.`, { field: first.field, problems });
 }

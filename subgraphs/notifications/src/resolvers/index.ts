@@ -1,8 +1,7 @@
 import { requireUser } from "@ecom/auth";
 import { notFound } from "@ecom/errors";
-import { DateTimeScalar } from "@ecom/service";
+import { DateTimeScalar, isUuid } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
-import { isUuid } from "../datasources/notifications.ts";
 import type { NotificationsRepository } from "../datasources/notifications.ts";
 import { parseFirst } from "../domain/validation.ts";
 

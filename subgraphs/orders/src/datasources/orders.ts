@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
+import { isUuid } from "@ecom/service";
 import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
 import type { NewOrder } from "../domain/place-order.ts";
-import { isUuid } from "../domain/validation.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /** An order as resolvers see it (items and timeline are loaded separately, batched). */

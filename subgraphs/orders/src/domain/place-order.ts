@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "@ecom/config";
 import { badUserInput } from "@ecom/errors";
 import { isKnownPaymentToken, TEST_TOKENS } from "@ecom/payment-provider";
-import { isUuid } from "./validation.ts";
+import { isUuid } from "@ecom/service";
 
 /** Most lines in one order. */
 export const MAX_ITEMS = 50;

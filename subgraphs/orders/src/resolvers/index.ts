@@ -1,8 +1,7 @@
 import { isSelfOrAdmin } from "@ecom/auth";
-import { DateTimeScalar, parsePageArgs, toConnection } from "@ecom/service";
+import { DateTimeScalar, isUuid, parsePageArgs, toConnection } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import type { OrderCursor, OrderRecord } from "../datasources/orders.ts";
-import { isUuid } from "../domain/validation.ts";
 import type { Context } from "../context.ts";
 import type { OrderConnectionParent } from "./models.ts";
 import { createPlaceOrder, type PlaceOrderDeps } from "./place-order.ts";

@@ -1,11 +1,10 @@
 import { requireUser } from "@ecom/auth";
 import { badUserInput, codedError, ErrorCode, unauthenticated } from "@ecom/errors";
-import { isEntityClientError } from "@ecom/service";
+import { isEntityClientError, isUuid, parseInput } from "@ecom/service";
 import type { MutationResolvers } from "../__generated__/resolvers-types.ts";
 import type { OrderRecord, OrdersRepository, StoredOrder } from "../datasources/orders.ts";
 import type { ProductCatalog } from "../datasources/products.ts";
 import { placeOrderInputSchema, priceOrder, requestHashOf, type ProductPrice } from "../domain/place-order.ts";
-import { isUuid, parseInput } from "../domain/validation.ts";
 
 /** What `placeOrder` needs. */
 export interface PlaceOrderDeps {

@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /** States of a payment (the GraphQL enum `PaymentStatus`). */
@@ -202,10 +203,6 @@ export class PaymentsRepository {
     return this.prisma.paymentEvent.findMany({ where: { paymentId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
-export const isUuid = (id: string) => UUID.test(id);
 
 /** The DataLoaders of one request. */
 export interface Loaders {

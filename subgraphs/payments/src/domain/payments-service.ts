@@ -5,15 +5,15 @@
 import { createHash } from "node:crypto";
 import { badUserInput, notFound } from "@ecom/errors";
 import { chargeOutcome, DECLINE_CODES, isKnownPaymentToken, TEST_TOKENS, type ChargeOutcome } from "@ecom/payment-provider";
+import { isUuid, parseInput } from "@ecom/service";
 import {
   isChargeKeyTakenError,
   isRefundKeyTakenError,
-  isUuid,
   type PaymentRecord,
   type PaymentsRepository,
   type PaymentStatus,
 } from "../datasources/payments.ts";
-import { chargeRequestSchema, parseInput, refundRequestSchema, type ChargeRequest } from "./validation.ts";
+import { chargeRequestSchema, refundRequestSchema, type ChargeRequest } from "./validation.ts";
 
 /** What {@link PaymentsService.charge} accepts (validated inside: callers pass what they received). */
 export interface ChargeInput {

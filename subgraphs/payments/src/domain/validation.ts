@@ -1,14 +1,12 @@
 import { z } from "@ecom/config";
-import { badUserInput } from "@ecom/errors";
 import { CHARGE_AMOUNT_LIMITS, isSupportedCurrency } from "@ecom/payment-provider";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID_PATTERN } from "@ecom/service";
 
 /** A UUID, normalized to lower case (as Postgres prints it) so that request fingerprints compare equal. */
 export const uuid = () =>
   z
     .string()
-    .regex(UUID, "must be a UUID")
+    .regex(UUID_PATTERN, "must be a UUID")
     .transform((id) => id.toLowerCase());
 
 /** Idempotency keys are compared exactly (no trimming): 1 to 255 characters. */
@@ -37,15 +35,3 @@ export const refundRequestSchema = z.object({
 });
 
 export type RefundRequest = z.infer<typeof refundRequestSchema>;
-
-/**
- * Parses `value` with `schema`; on failure throws BAD_USER_INPUT naming the first offending field (`input.amount`,
- * or `amount` when `root` is empty) and listing every problem in `extensions.problems`.
- */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: string): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => ({ field: [root, ...i.path].filter((p) => p !== "").join("."), message: i.message }));
-  const first = problems[0]!;
-  throw badUserInput(`${first.field} ${first.message}.`, { field: first.field, problems });
-}

@@ -1,7 +1,7 @@
 import { isSelfOrAdmin, requireRole, type Identity } from "@ecom/auth";
-import { DateTimeScalar } from "@ecom/service";
+import { DateTimeScalar, isUuid } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
-import { isUuid, type PaymentRecord } from "../datasources/payments.ts";
+import type { PaymentRecord } from "../datasources/payments.ts";
 import type { PaymentsService } from "../domain/payments-service.ts";
 
 /** What the resolvers need beyond the request context. */

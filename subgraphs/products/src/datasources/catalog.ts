@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
+import { isUuid } from "@ecom/service";
 import type { ProductCursor } from "../domain/pagination.ts";
-import { isUuid } from "../domain/validation.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /** A product as resolvers see it. Prices in minor units. */

@@ -1,5 +1,5 @@
+import { isUuid } from "@ecom/service";
 import type { ProductRecord } from "../datasources/catalog.ts";
-import { isUuid } from "./validation.ts";
 
 /**
  * Position of a product in the catalog order (name, then id). Keyset pagination: the next page starts strictly

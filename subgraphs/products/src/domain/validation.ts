@@ -1,9 +1,5 @@
 import { z } from "@ecom/config";
-import { badUserInput } from "@ecom/errors";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
-export const isUuid = (id: string) => UUID.test(id);
+import { isUuid } from "@ecom/service";
 
 /** Upper-case letters and digits in dash-separated groups, e.g. `ELE-0101`, 3 to 32 characters. */
 export const SKU_PATTERN = /^[A-Z0-9]+(?:-[A-Z0-9]+)*$/;
@@ -51,15 +47,3 @@ export const updateProductInputSchema = z.object({
 });
 
 export type UpdateProductInput = z.infer<typeof updateProductInputSchema>;
-
-/**
- * Parses `value` with `schema`; on failure throws BAD_USER_INPUT naming the first offending field
- * (`input.sku`) and listing every problem in `extensions.problems`.
- */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, root: string): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => ({ field: [root, ...i.path].join("."), message: i.message }));
-  const first = problems[0]!;
-  throw badUserInput(`${first.field} ${first.message}.`, { field: first.field, problems });
-}

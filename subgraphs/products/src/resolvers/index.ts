@@ -1,10 +1,10 @@
 import { requireRole } from "@ecom/auth";
 import { badUserInput, notFound } from "@ecom/errors";
-import { parsePageArgs, toConnection } from "@ecom/service";
+import { isUuid, parseInput, parsePageArgs, toConnection } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import { isCatalogWriteError, type CatalogRepository, type CatalogWriteError, type ProductRecord } from "../datasources/catalog.ts";
 import { cursorOf, isProductCursor, type ProductConnectionRecord } from "../domain/pagination.ts";
-import { createProductInputSchema, isUuid, parseInput, updateProductInputSchema } from "../domain/validation.ts";
+import { createProductInputSchema, updateProductInputSchema } from "../domain/validation.ts";
 
 /** What the resolvers need beyond the request context. */
 export interface ResolverDeps {

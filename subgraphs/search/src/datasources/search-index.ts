@@ -1,6 +1,7 @@
+import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import type { SearchCursor } from "../domain/cursor.ts";
-import { isUuid, searchDocumentSchema, type SearchDocumentInput, type SearchFilter } from "../domain/validation.ts";
+import { searchDocumentSchema, type SearchDocumentInput, type SearchFilter } from "../domain/validation.ts";
 
 export type { SearchDocumentInput };
 

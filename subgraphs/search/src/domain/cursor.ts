@@ -1,5 +1,4 @@
-import { encodeCursor, parsePageArgs, type PageArgs, type PageRequest } from "@ecom/service";
-import { isUuid } from "./validation.ts";
+import { encodeCursor, isUuid, parsePageArgs, type PageArgs, type PageRequest } from "@ecom/service";
 
 /**
  * A position in a result list ordered by (rank desc, product id asc): the last row of the previous page.

@@ -1,14 +1,10 @@
 import { z } from "@ecom/config";
-import { badUserInput } from "@ecom/errors";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
-export const isUuid = (id: string) => UUID.test(id);
+import { parseInput, UUID_PATTERN } from "@ecom/service";
 
 /** Longest accepted search query, in characters. */
 export const MAX_QUERY_LENGTH = 200;
 
-const uuid = (what: string) => z.string().regex(UUID, `must be ${what} id (a UUID)`);
+const uuid = (what: string) => z.string().regex(UUID_PATTERN, `must be ${what} id (a UUID)`);
 const price = z.int().min(0, "must not be negative");
 
 /** The `search` arguments other than paging. */
@@ -54,15 +50,10 @@ export interface SearchInput {
  * (`query`, `filter.minPrice`...) and listing every problem in `extensions.problems`.
  */
 export function parseSearchInput(args: { query: string; filter?: unknown }): SearchInput {
-  const result = searchInputSchema.safeParse(args);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-    const first = problems[0]!;
-    throw badUserInput(`${first.field} ${first.message}.`, { field: first.field, problems });
-  }
-  const f = result.data.filter;
+  const data = parseInput(searchInputSchema, args);
+  const f = data.filter;
   return {
-    text: result.data.query,
+    text: data.query,
     filter: {
       categoryId: f?.categoryId ?? null,
       minPrice: f?.minPrice ?? null,

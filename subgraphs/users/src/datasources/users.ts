@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Role } from "@ecom/auth";
+import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /** A user as resolvers see it (never with the password hash). */
@@ -62,10 +63,6 @@ export class UsersRepository {
     });
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Ids are UUIDs; anything else cannot exist (and must not reach Postgres as a uuid cast error). */
-export const isUuid = (id: string) => UUID.test(id);
 
 /** The DataLoaders of one request. */
 export interface Loaders {

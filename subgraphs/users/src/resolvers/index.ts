@@ -1,10 +1,10 @@
 import { isSelfOrAdmin, type createTokenIssuer } from "@ecom/auth";
 import { badUserInput, unauthenticated } from "@ecom/errors";
-import { DateTimeScalar } from "@ecom/service";
+import { DateTimeScalar, parseInput } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import { isEmailTakenError, type UserRecord, type UsersRepository } from "../datasources/users.ts";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../domain/password.ts";
-import { parseInput, registerInputSchema } from "../domain/validation.ts";
+import { registerInputSchema } from "../domain/validation.ts";
 
 /** What the resolvers need beyond the request context. */
 export interface ResolverDeps {
