@@ -1,7 +1,11 @@
 /**
  * The whole platform as real processes, for end-to-end tests: the seven subgraphs and the gateway, each started
- * as `npm start` starts it (tsx src/index.ts) on a free port, each subgraph over a private clone of its migrated
- * test database seeded with the demo data by its own `src/seed.ts` (run as a process, as `npm run db:seed` does).
+ * as `npm start` starts it (tsx src/index.ts), each subgraph over a private clone of its migrated test database
+ * seeded with the demo data by its own `src/seed.ts` (run as a process, as `npm run db:seed` does).
+ *
+ * Every process listens on PORT=0 and the platform reads the port it got from its "ready" log line: a port picked
+ * in advance (getFreePort) can be taken by anything else on the machine (outgoing connections use the same
+ * ephemeral range) during the seconds a process needs to boot, which made whole runs fail with EADDRINUSE.
  *
  * ```ts
  * const platform = createPlatform();
@@ -17,15 +21,7 @@ import path from "node:path";
 import { createClient, LoginDocument, type Client } from "@ecom/client";
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
-import {
-  createTestDatabase,
-  getFreePort,
-  ROOT_DIR,
-  startProcess,
-  type RunningProcess,
-  type TestDatabase,
-  type TestRunInfo,
-} from "@ecom/testing";
+import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase, type TestRunInfo } from "@ecom/testing";
 
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 
@@ -46,10 +42,11 @@ export interface RunningSubgraph {
 /** Options of {@link createPlatform}. */
 export interface PlatformOptions {
   /**
-   * LOG_LEVEL of every process (their output is kept in memory and shown when one fails to start).
-   * @default "warn"
+   * LOG_LEVEL of every process (their output is kept in memory and shown when one fails to start). At least
+   * `info`: the platform learns each process's port from its "ready" line.
+   * @default "info"
    */
-  logLevel?: string;
+  logLevel?: "info" | "debug" | "trace";
 }
 
 /** The platform of one test file. */
@@ -66,6 +63,8 @@ export interface Platform {
   client(): Client;
   /** A client signed in as a demo user (password {@link DEMO_PASSWORD}), with the user's id. */
   login(email: string): Promise<{ client: Client; token: string; userId: string }>;
+  /** The gateway process (its output, for diagnostics). */
+  readonly gateway: RunningProcess | undefined;
   /** `db_statements_total` of every subgraph, read from its `/metrics`. */
   dbStatements(): Promise<Record<SubgraphName, number>>;
 }
@@ -92,6 +91,48 @@ async function runSeed(name: SubgraphName, databaseUrl: string, track: (p: Runni
 }
 
 /**
+ * Waits until `proc` logged `readyMessage` (pino JSON, one object a line) and returns the `url` of that line; fails
+ * with the process's output when it exits first or takes longer than `timeoutMs`.
+ */
+async function readyUrlOf(proc: RunningProcess, readyMessage: string, timeoutMs = 120_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  for (;;) {
+    for (const line of proc.output().split("\n")) {
+      if (!line.includes(readyMessage)) continue;
+      try {
+        const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+        if (entry.msg === readyMessage && typeof entry.url === "string") return entry.url;
+      } catch {
+        // a partial line: read again on the next turn
+      }
+    }
+    if (exited) throw new Error(`${proc.name} exited before it was ready. Output:\n${proc.output()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${proc.name} did not log "${readyMessage}" within ${timeoutMs} ms. Output:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls `url` until it answers 200. */
+async function waitUntilOk(name: string, url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: string;
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      last = `${res.status} ${await res.text()}`;
+      if (res.ok) return;
+    } catch (error) {
+      last = String(error);
+    }
+    if (Date.now() > deadline) throw new Error(`${name}: ${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
  * SIGTERM to the tsx leader (which relays it to the service: a graceful stop), then, after `graceMs`, the
  * whole process group is killed: whatever happens, nothing is left running.
  */
@@ -105,10 +146,11 @@ async function stopProcess(proc: RunningProcess, graceMs = 5000): Promise<void> 
 
 /** A platform over the test run's databases; nothing starts before {@link Platform.start}. */
 export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}): Platform {
-  const logLevel = options.logLevel ?? "warn";
+  const logLevel = options.logLevel ?? "info";
   const processes: RunningProcess[] = [];
   const databases: TestDatabase[] = [];
   const subgraphs = {} as Record<SubgraphName, RunningSubgraph>;
+  let gateway: RunningProcess | undefined;
   let gatewayOrigin = "";
   let stopped = false;
   let stopping: Promise<void> | undefined;
@@ -117,38 +159,33 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     processes.push(p);
     // stop() ran while this was starting: stop it right away.
     if (stopped) void stopProcess(p);
+    return p;
   };
   const assertRunning = () => {
     if (stopped) throw new Error("the platform was stopped while starting");
   };
 
-  async function startSubgraph(name: SubgraphName, port: number, productsUrl: string): Promise<void> {
+  /** Clones and seeds the subgraph's database, then starts it once `extraEnv` (URLs it needs) is known. */
+  async function startSubgraph(name: SubgraphName, extraEnv: () => Promise<Record<string, string>> = async () => ({})): Promise<void> {
     const db = await createTestDatabase(run, name);
     databases.push(db);
     assertRunning();
     await runSeed(name, db.url, track);
+    const env = await extraEnv();
     assertRunning();
-    const origin = `http://127.0.0.1:${port}`;
-    const proc = await startProcess({
-      name,
-      command: process.execPath,
-      args: [TSX_CLI, "src/index.ts"],
-      cwd: path.join(ROOT_DIR, "subgraphs", name),
-      env: {
-        NODE_ENV: "test",
-        LOG_LEVEL: logLevel,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        DATABASE_URL: db.url,
-        INTERNAL_SECRET,
-        // orders prices new orders with an _entities call to products.
-        ...(name === "orders" ? { PRODUCTS_URL: productsUrl } : {}),
-      },
-      readyUrl: `${origin}/health/ready`,
-      readyTimeoutMs: 120_000,
-    });
-    track(proc);
-    subgraphs[name] = { name, origin, url: `${origin}/graphql`, db, process: proc };
+    const proc = track(
+      await startProcess({
+        name,
+        command: process.execPath,
+        args: [TSX_CLI, "src/index.ts"],
+        cwd: path.join(ROOT_DIR, "subgraphs", name),
+        env: { NODE_ENV: "test", LOG_LEVEL: logLevel, HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url, INTERNAL_SECRET, ...env },
+      }),
+    );
+    const url = await readyUrlOf(proc, `${name} subgraph ready`);
+    const origin = new URL(url).origin;
+    await waitUntilOk(name, `${origin}/health/ready`);
+    subgraphs[name] = { name, origin, url, db, process: proc };
   }
 
   const platform: Platform = {
@@ -158,46 +195,47 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     get gatewayOrigin() {
       return gatewayOrigin;
     },
+    get gateway() {
+      return gateway;
+    },
     subgraphs,
 
     async start() {
-      const ports = new Map<SubgraphName, number>();
-      for (const name of SUBGRAPH_NAMES) ports.set(name, await getFreePort());
-      const gatewayPort = await getFreePort();
-      const urlOf = (name: SubgraphName) => `http://127.0.0.1:${ports.get(name)}/graphql`;
-
-      // The gateway needs no subgraph to boot (the supergraph is static): it starts alongside them.
-      gatewayOrigin = `http://127.0.0.1:${gatewayPort}`;
-      const gateway = startProcess({
-        name: "gateway",
-        command: process.execPath,
-        args: [TSX_CLI, "gateway/src/index.ts"],
-        cwd: ROOT_DIR,
-        env: {
-          NODE_ENV: "test",
-          LOG_LEVEL: logLevel,
-          HOST: "127.0.0.1",
-          PORT: String(gatewayPort),
-          INTERNAL_SECRET,
-          JWKS_URL: `http://127.0.0.1:${ports.get("users")}/.well-known/jwks.json`,
-          // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
-          SUBGRAPH_TIMEOUT: "20s",
-          ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), urlOf(name)])),
-        },
-        readyUrl: `${gatewayOrigin}/health/live`,
-        readyTimeoutMs: 120_000,
-      }).then(track);
-
-      const started = await Promise.allSettled([
-        gateway,
-        ...SUBGRAPH_NAMES.map((name) => startSubgraph(name, ports.get(name)!, urlOf("products"))),
-      ]);
+      // orders prices new orders with an _entities call to products: it starts once products listens.
+      const products = startSubgraph("products");
+      const started = await Promise.allSettled(
+        SUBGRAPH_NAMES.map((name) => {
+          if (name === "products") return products;
+          if (name === "orders") return startSubgraph(name, () => products.then(() => ({ PRODUCTS_URL: subgraphs.products.url })));
+          return startSubgraph(name);
+        }),
+      );
       const failures = started.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => String(r.reason));
       if (failures.length > 0) throw new Error(`the platform did not start:\n${failures.join("\n\n")}`);
+      assertRunning();
 
+      gateway = track(
+        await startProcess({
+          name: "gateway",
+          command: process.execPath,
+          args: [TSX_CLI, "gateway/src/index.ts"],
+          cwd: ROOT_DIR,
+          env: {
+            NODE_ENV: "test",
+            LOG_LEVEL: logLevel,
+            HOST: "127.0.0.1",
+            PORT: "0",
+            INTERNAL_SECRET,
+            JWKS_URL: `${subgraphs.users.origin}/.well-known/jwks.json`,
+            // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
+            SUBGRAPH_TIMEOUT: "20s",
+            ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphs[name].url])),
+          },
+        }),
+      );
+      gatewayOrigin = new URL(await readyUrlOf(gateway, "gateway ready")).origin;
       // Ready: the gateway reaches every subgraph (each answers its own /health/ready).
-      const res = await fetch(`${gatewayOrigin}/health/ready`);
-      if (!res.ok) throw new Error(`gateway not ready: ${res.status} ${await res.text()}`);
+      await waitUntilOk("gateway", `${gatewayOrigin}/health/ready`);
     },
 
     stop() {
