@@ -1,0 +1,38 @@
+/** The notifications subgraph keeps the federation contract (packages/testing/src/contract.ts). */
+import { randomUUID } from "node:crypto";
+import { identityToHeaders } from "@ecom/auth";
+import { demoUsers } from "@ecom/demo-data";
+import { createTestDatabase, defineSubgraphContractSuite } from "@ecom/testing";
+import { inject } from "vitest";
+import { seed } from "../src/seed.ts";
+import { SECRET, startNotifications } from "./support.ts";
+
+const alice = demoUsers[0]!;
+
+defineSubgraphContractSuite({
+  name: "notifications",
+  start: async () => {
+    const db = await createTestDatabase(inject("testRun"), "notifications");
+    await seed(db.url);
+    const api = await startNotifications(db.url);
+    return {
+      url: api.url,
+      stop: async () => {
+        await api[Symbol.asyncDispose]();
+        await db.drop();
+      },
+    };
+  },
+  // User.notifications is self only: the suite asks as the user.
+  headers: identityToHeaders({ userId: alice.id, role: "CUSTOMER" }, SECRET),
+  // notifications only extends User: any user id resolves (to an empty list for anyone but the caller).
+  entities: [
+    {
+      typename: "User",
+      key: { id: alice.id },
+      missingKey: { id: randomUUID() },
+      fields: "id notifications(first: 5) { id channel subject body createdAt readAt }",
+      missingResolvesTo: "object",
+    },
+  ],
+});
