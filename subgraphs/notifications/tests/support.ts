@@ -1,83 +1,26 @@
 /** Test harness: the notifications server on a free port, over a private database, with every SQL statement recorded. */
-import { identityToHeaders, type Identity } from "@ecom/auth";
-import { createLogger, createMetrics } from "@ecom/observability";
-import pg from "pg";
+import { startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
-export const SECRET = "test-internal-secret-0123456789";
+export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
 
-export const ADMIN: Identity = { userId: "00000000-0000-4000-8000-00000000000a", role: "ADMIN" };
-export const ALICE: Identity = { userId: "00000000-0000-4000-8000-0000000000a1", role: "CUSTOMER" };
-export const BOB: Identity = { userId: "00000000-0000-4000-8000-0000000000b0", role: "CUSTOMER" };
+export const { admin: ADMIN, alice: ALICE, bob: BOB } = testIdentities;
 
-/** A GraphQL response as the tests read it. */
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  data?: T | null;
-  errors?: Array<{ message: string; path?: string[]; extensions?: { code?: string; field?: string; [k: string]: unknown } }>;
-}
+export type RunningNotifications = RunningSubgraph;
 
-export interface RunningNotifications extends AsyncDisposable {
-  url: string;
-  /** SQL statements run since the last {@link RunningNotifications.resetStatements}. */
-  statements: string[];
-  resetStatements(): void;
-  /** POSTs a GraphQL operation, as `identity` (anonymous when null). */
-  gql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    identity?: Identity | null,
-  ): Promise<GraphQLResponse<T>>;
-}
-
-/** Starts the payments subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
-export async function startNotifications(databaseUrl: string): Promise<RunningNotifications> {
-  const statements: string[] = [];
-  const db = createDatabase(databaseUrl, { max: 10, onQuery: (sql) => statements.push(sql) });
-  const server = await createServer({
-    env: { NODE_ENV: "test", INTERNAL_SECRET: SECRET },
-    logger: createLogger({ service: "notifications", level: "silent" }),
-    metrics: createMetrics({ service: "notifications", defaultMetrics: false }),
-    db,
+/** Starts the notifications subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
+export function startNotifications(databaseUrl: string): Promise<RunningNotifications> {
+  return startSubgraphForTest({
+    service: "notifications",
+    databaseUrl,
+    build: async ({ onQuery, deps }) => {
+      const db = createDatabase(databaseUrl, { max: 10, onQuery });
+      return { server: await createServer({ ...deps, db }), close: db.close };
+    },
   });
-  const { url } = await server.listen(0, "127.0.0.1");
-  return {
-    url,
-    statements,
-    resetStatements: () => void (statements.length = 0),
-    async gql(query, variables = {}, identity = null) {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...identityToHeaders(identity, SECRET) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as never;
-    },
-    async [Symbol.asyncDispose]() {
-      await server.stop();
-      await db.close();
-    },
-  };
 }
-
-/** The `extensions.code` of each error of a response. */
-export const codesOf = (res: GraphQLResponse<unknown>) => (res.errors ?? []).map((e) => e.extensions?.code);
 
 /** Statements that read the notifications table (transaction control excluded). */
 export const notificationStatements = (statements: readonly string[]) =>
   statements.filter((s) => /\bnotifications\b/i.test(s) && !/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(s));
-
-/** Runs one SQL statement on `url` with a short-lived connection (the service's own pool stays untouched). */
-export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
-  url: string,
-  text: string,
-  values: unknown[] = [],
-): Promise<R[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}

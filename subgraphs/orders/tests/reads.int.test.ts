@@ -1,8 +1,18 @@
-import { parsePgUrl } from "@ecom/db";
 import { createTestDatabase } from "@ecom/testing";
-import pg from "pg";
 import { describe, expect, inject, it } from "vitest";
-import { ADMIN, ALICE, BOB, arrangeOrder, codesOf, startOrders, startProductsStub, statementsOn, type GraphQLResponse } from "./support.ts";
+import {
+  ADMIN,
+  ALICE,
+  BOB,
+  arrangeOrder,
+  codesOf,
+  ORDER_FIELDS,
+  sql,
+  startOrders,
+  startProductsStub,
+  statementsOn,
+  type GraphQLResponse,
+} from "./support.ts";
 
 const run = inject("testRun");
 
@@ -26,32 +36,7 @@ const ORDER_ENTITIES = /* GraphQL */ `
   query ($representations: [_Any!]!) {
     _entities(representations: $representations) {
       ... on Order {
-        id
-        status
-        createdAt
-        total {
-          amount
-          currency
-        }
-        buyer {
-          id
-        }
-        items {
-          product {
-            id
-          }
-          quantity
-          unitPrice {
-            amount
-            currency
-          }
-        }
-        timeline {
-          at
-          step
-          status
-          detail
-        }
+        ${ORDER_FIELDS}
       }
     }
   }
@@ -102,17 +87,10 @@ const order = (id: string) => ({ __typename: "Order", id });
 
 /** Alice's order ids newest first, as the database orders them. */
 async function idsNewestFirst(url: string, buyerId: string): Promise<string[]> {
-  const client = new pg.Client(parsePgUrl(url));
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ id: string }>(
-      "SELECT id::text FROM orders WHERE buyer_id = $1 ORDER BY created_at DESC, id DESC",
-      [buyerId],
-    );
-    return rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  const rows = await sql<{ id: string }>(url, "SELECT id::text FROM orders WHERE buyer_id = $1 ORDER BY created_at DESC, id DESC", [
+    buyerId,
+  ]);
+  return rows.map((r) => r.id);
 }
 
 describe("reading orders", () => {

@@ -3,45 +3,17 @@
  * stub products subgraph (a real federation subgraph over HTTP) that answers `_entities` with prices.
  */
 import { randomUUID } from "node:crypto";
-import { identityToHeaders, type Identity } from "@ecom/auth";
-import { parsePgUrl } from "@ecom/db";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
+import { sql, startSubgraphForTest, TEST_INTERNAL_SECRET, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { parse } from "graphql";
-import pg from "pg";
 import { OrdersRepository } from "../src/datasources/orders.ts";
 import { createDatabase, type Database } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
-export const SECRET = "test-internal-secret-0123456789";
+export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
 
-export const ALICE: Identity = { userId: "00000000-0000-4000-8000-0000000000a1", role: "CUSTOMER" };
-export const BOB: Identity = { userId: "00000000-0000-4000-8000-0000000000b0", role: "CUSTOMER" };
-export const ADMIN: Identity = { userId: "00000000-0000-4000-8000-00000000000a", role: "ADMIN" };
-
-/** A GraphQL response as the tests read it. */
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  data?: T | null;
-  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: { code?: string; field?: string; [k: string]: unknown } }>;
-}
-
-/** POSTs a GraphQL operation to `url` as `identity` (anonymous when null). */
-export async function postGraphQL<T>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown>,
-  identity: Identity | null,
-): Promise<GraphQLResponse<T>> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...identityToHeaders(identity, SECRET) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as GraphQLResponse<T>;
-}
-
-/** The `extensions.code` of each error of a response. */
-export const codesOf = (res: GraphQLResponse<unknown>) => (res.errors ?? []).map((e) => e.extensions?.code);
+export const { alice: ALICE, bob: BOB, admin: ADMIN } = testIdentities;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Stub products subgraph
@@ -117,7 +89,7 @@ export async function startProductsStub(products: StubProduct[], port = 0): Prom
     logger: createLogger({ service: "products-stub", level: "silent" }),
     metrics: createMetrics({ service: "products-stub", defaultMetrics: false }),
     checks: [],
-    internalSecret: SECRET,
+    internalSecret: TEST_INTERNAL_SECRET,
     createLoaders: () => ({}),
     routes: (app) =>
       app.use("/graphql", (req, _res, next) => {
@@ -139,60 +111,35 @@ export function makeProducts(n: number, currency = "USD"): StubProduct[] {
 // Orders server
 // ---------------------------------------------------------------------------------------------------------------
 
-export interface RunningOrders extends AsyncDisposable {
-  url: string;
-  /** SQL statements run since the last {@link RunningOrders.resetStatements}. */
-  statements: string[];
-  resetStatements(): void;
+export interface RunningOrders extends RunningSubgraph {
   /** The server's own database handle and repository (for arranging data directly). */
   db: Database;
   repo: OrdersRepository;
-  /** POSTs a GraphQL operation as `identity` (anonymous when null). */
-  gql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    identity?: Identity | null,
-  ): Promise<GraphQLResponse<T>>;
 }
 
 /** Starts the orders subgraph against `databaseUrl`, pricing with the products subgraph at `productsUrl`. */
 export async function startOrders(databaseUrl: string, productsUrl: string): Promise<RunningOrders> {
-  const statements: string[] = [];
-  const db = createDatabase(databaseUrl, { max: 10, onQuery: (sql) => statements.push(sql) });
-  const server = await createServer({
-    env: { NODE_ENV: "test", INTERNAL_SECRET: SECRET, PRODUCTS_URL: productsUrl, PRODUCTS_TIMEOUT: 2000 },
-    logger: createLogger({ service: "orders", level: "silent" }),
-    metrics: createMetrics({ service: "orders", defaultMetrics: false }),
-    db,
-  });
-  const { url } = await server.listen(0, "127.0.0.1");
-  return {
-    url,
-    statements,
-    resetStatements: () => void (statements.length = 0),
-    db,
-    repo: new OrdersRepository(db.prisma),
-    gql: (query, variables = {}, identity = null) => postGraphQL(url, query, variables, identity),
-    async [Symbol.asyncDispose]() {
-      await server.stop();
-      await db.close();
+  let db: Database | undefined;
+  const running = await startSubgraphForTest({
+    service: "orders",
+    databaseUrl,
+    build: async ({ onQuery, deps }) => {
+      db = createDatabase(databaseUrl, { max: 10, onQuery });
+      const env = { ...deps.env, PRODUCTS_URL: productsUrl, PRODUCTS_TIMEOUT: 2000 };
+      return { server: await createServer({ ...deps, env, db }), close: db.close };
     },
-  };
+  });
+  return Object.assign(running, { db: db!, repo: new OrdersRepository(db!.prisma) });
 }
 
 /** Row counts of the orders tables, read with plain SQL. */
 export async function countRows(databaseUrl: string): Promise<{ orders: number; items: number; events: number }> {
-  const client = new pg.Client(parsePgUrl(databaseUrl));
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ orders: number; items: number; events: number }>(
-      `SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM order_items) AS items,
-              (SELECT count(*)::int FROM order_events) AS events`,
-    );
-    return rows[0]!;
-  } finally {
-    await client.end();
-  }
+  const [counts] = await sql<{ orders: number; items: number; events: number }>(
+    databaseUrl,
+    `SELECT (SELECT count(*)::int FROM orders) AS orders, (SELECT count(*)::int FROM order_items) AS items,
+            (SELECT count(*)::int FROM order_events) AS events`,
+  );
+  return counts!;
 }
 
 /** Statements that read or write `table` (by its quoted name as Prisma writes it, or bare in raw SQL). */
@@ -201,35 +148,40 @@ export function statementsOn(statements: readonly string[], table: "orders" | "o
   return statements.filter((sql) => pattern.test(sql));
 }
 
+/** Every field of an order (what {@link PlacedOrder} holds). */
+export const ORDER_FIELDS = /* GraphQL */ `
+  id
+  status
+  createdAt
+  total {
+    amount
+    currency
+  }
+  buyer {
+    id
+  }
+  items {
+    product {
+      id
+    }
+    quantity
+    unitPrice {
+      amount
+      currency
+    }
+  }
+  timeline {
+    at
+    step
+    status
+    detail
+  }
+`;
+
 export const PLACE_ORDER = /* GraphQL */ `
   mutation Place($input: PlaceOrderInput!) {
     placeOrder(input: $input) {
-      id
-      status
-      createdAt
-      total {
-        amount
-        currency
-      }
-      buyer {
-        id
-      }
-      items {
-        product {
-          id
-        }
-        quantity
-        unitPrice {
-          amount
-          currency
-        }
-      }
-      timeline {
-        at
-        step
-        status
-        detail
-      }
+      ${ORDER_FIELDS}
     }
   }
 `;

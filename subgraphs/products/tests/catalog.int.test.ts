@@ -1,9 +1,8 @@
 import { demoCategories, demoProducts } from "@ecom/demo-data";
 import { createTestDatabase } from "@ecom/testing";
-import pg from "pg";
 import { describe, expect, inject, it } from "vitest";
 import { seed } from "../src/seed.ts";
-import { ADMIN, codesOf, startProducts, type GraphQLResponse, type RunningProducts } from "./support.ts";
+import { ADMIN, codesOf, sql, startProducts, type GraphQLResponse, type RunningProducts } from "./support.ts";
 
 const run = inject("testRun");
 
@@ -63,16 +62,10 @@ async function allPages(api: RunningProducts, variables: { first: number; catego
 
 /** Product ids in the database's own catalog order (name, id), read with plain SQL. */
 async function idsInCatalogOrder(url: string, categoryId?: string): Promise<string[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = categoryId
-      ? await client.query<{ id: string }>("SELECT id::text FROM products WHERE category_id = $1 ORDER BY name, id", [categoryId])
-      : await client.query<{ id: string }>("SELECT id::text FROM products ORDER BY name, id");
-    return rows.map((r) => r.id);
-  } finally {
-    await client.end();
-  }
+  const rows = categoryId
+    ? await sql<{ id: string }>(url, "SELECT id::text FROM products WHERE category_id = $1 ORDER BY name, id", [categoryId])
+    : await sql<{ id: string }>(url, "SELECT id::text FROM products ORDER BY name, id");
+  return rows.map((r) => r.id);
 }
 
 const electronics = demoCategories.find((c) => c.slug === "electronics")!;
@@ -293,17 +286,12 @@ describe("products seed", () => {
     await using db = await createTestDatabase(run, "products");
     expect(await seed(db.url)).toEqual({ categories: 9, products: 225 });
     expect(await seed(db.url)).toEqual({ categories: 9, products: 225 });
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ categories: number; products: number }>(
-        "SELECT (SELECT count(*)::int FROM categories) AS categories, (SELECT count(*)::int FROM products) AS products",
-      );
-      expect(rows[0]).toEqual({ categories: 9, products: 225 });
-      const one = await client.query("SELECT sku, price_amount, category_id::text FROM products WHERE id = $1", [sample.id]);
-      expect(one.rows[0]).toEqual({ sku: sample.sku, price_amount: sample.priceAmount, category_id: sample.categoryId });
-    } finally {
-      await client.end();
-    }
+    const [counts] = await sql(
+      db.url,
+      "SELECT (SELECT count(*)::int FROM categories) AS categories, (SELECT count(*)::int FROM products) AS products",
+    );
+    expect(counts).toEqual({ categories: 9, products: 225 });
+    const [one] = await sql(db.url, "SELECT sku, price_amount, category_id::text FROM products WHERE id = $1", [sample.id]);
+    expect(one).toEqual({ sku: sample.sku, price_amount: sample.priceAmount, category_id: sample.categoryId });
   });
 });

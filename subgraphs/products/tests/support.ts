@@ -1,62 +1,22 @@
 /** Test harness: the products server on a free port, over a private database, with every SQL statement recorded. */
-import { identityToHeaders, type Identity } from "@ecom/auth";
-import { createLogger, createMetrics } from "@ecom/observability";
+import { startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
-export const SECRET = "test-internal-secret-0123456789";
+export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
 
-export const ADMIN: Identity = { userId: "00000000-0000-4000-8000-00000000000a", role: "ADMIN" };
-export const CUSTOMER: Identity = { userId: "00000000-0000-4000-8000-00000000000c", role: "CUSTOMER" };
+export const { admin: ADMIN, customer: CUSTOMER } = testIdentities;
 
-/** A GraphQL response as the tests read it. */
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  data?: T | null;
-  errors?: Array<{ message: string; path?: string[]; extensions?: { code?: string; field?: string; [k: string]: unknown } }>;
-}
-
-export interface RunningProducts extends AsyncDisposable {
-  url: string;
-  /** SQL statements run since the last {@link RunningProducts.resetStatements}. */
-  statements: string[];
-  resetStatements(): void;
-  /** POSTs a GraphQL operation, as `identity` (anonymous when null). */
-  gql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
-    identity?: Identity | null,
-  ): Promise<GraphQLResponse<T>>;
-}
+export type RunningProducts = RunningSubgraph;
 
 /** Starts the products subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
-export async function startProducts(databaseUrl: string): Promise<RunningProducts> {
-  const statements: string[] = [];
-  const db = createDatabase(databaseUrl, { max: 4, onQuery: (sql) => statements.push(sql) });
-  const server = await createServer({
-    env: { NODE_ENV: "test", INTERNAL_SECRET: SECRET },
-    logger: createLogger({ service: "products", level: "silent" }),
-    metrics: createMetrics({ service: "products", defaultMetrics: false }),
-    db,
+export function startProducts(databaseUrl: string): Promise<RunningProducts> {
+  return startSubgraphForTest({
+    service: "products",
+    databaseUrl,
+    build: async ({ onQuery, deps }) => {
+      const db = createDatabase(databaseUrl, { max: 4, onQuery });
+      return { server: await createServer({ ...deps, db }), close: db.close };
+    },
   });
-  const { url } = await server.listen(0, "127.0.0.1");
-  return {
-    url,
-    statements,
-    resetStatements: () => void (statements.length = 0),
-    async gql(query, variables = {}, identity = null) {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...identityToHeaders(identity, SECRET) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as never;
-    },
-    async [Symbol.asyncDispose]() {
-      await server.stop();
-      await db.close();
-    },
-  };
 }
-
-/** The `extensions.code` of each error of a response. */
-export const codesOf = (res: GraphQLResponse<unknown>) => (res.errors ?? []).map((e) => e.extensions?.code);

@@ -1,5 +1,5 @@
 /** Test harness of the search subgraph: a real server on a free port over a test's private database clone. */
-import { createLogger, createMetrics } from "@ecom/observability";
+import { postGraphQL, startSubgraphForTest } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { SearchIndex, type SearchDocumentInput } from "../src/datasources/search-index.ts";
 import { createServer } from "../src/server.ts";
@@ -17,6 +17,7 @@ export interface SearchHarness extends AsyncDisposable {
   url: string;
   /** The read model, to write documents as event handlers will. */
   index: SearchIndex;
+  /** POSTs a GraphQL operation anonymously (search needs no caller). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
 }
 
@@ -25,31 +26,23 @@ export interface SearchHarness extends AsyncDisposable {
  * `documents` through the read model's own API. Dispose it before the database.
  */
 export async function startSearch(databaseUrl: string, documents: readonly SearchDocumentInput[] = []): Promise<SearchHarness> {
-  const db = createDatabase(databaseUrl);
-  const server = await createServer({
-    env: { NODE_ENV: "test", INTERNAL_SECRET: "search-tests-internal-secret" },
-    logger: createLogger({ service: "search", level: "silent" }),
-    metrics: createMetrics({ service: "search", defaultMetrics: false }),
-    db,
+  let index: SearchIndex | undefined;
+  const running = await startSubgraphForTest({
+    service: "search",
+    databaseUrl,
+    build: async ({ deps }) => {
+      const db = createDatabase(databaseUrl);
+      index = new SearchIndex(db.prisma);
+      return { server: await createServer({ ...deps, db }), close: db.close };
+    },
   });
-  const { url } = await server.listen(0, "127.0.0.1");
-  const index = new SearchIndex(db.prisma);
-  for (const doc of documents) await index.upsertDocument(doc);
+  for (const doc of documents) await index!.upsertDocument(doc);
   return {
-    url,
-    index,
-    async gql<T>(query: string, variables: Record<string, unknown> = {}) {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: res.status, ...((await res.json()) as Omit<GraphQLResponse<T>, "status">) };
-    },
-    async [Symbol.asyncDispose]() {
-      await server.stop();
-      await db.close();
-    },
+    url: running.url,
+    index: index!,
+    gql: async <T>(query: string, variables: Record<string, unknown> = {}) =>
+      (await postGraphQL(running.url, query, variables)) as GraphQLResponse<T>,
+    [Symbol.asyncDispose]: running.stop,
   };
 }
 

@@ -1,23 +1,16 @@
 import { demoProducts } from "@ecom/demo-data";
-import { createTestDatabase } from "@ecom/testing";
-import pg from "pg";
+import { createTestDatabase, sql } from "@ecom/testing";
 import { describe, expect, inject, it } from "vitest";
 import { seed } from "../src/seed.ts";
 import { idsOf, search, startSearch } from "./harness.ts";
 
 /** Every document as stored (without updated_at), in id order. */
 async function snapshot(databaseUrl: string) {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      `SELECT product_id::text, name, description, category_id::text, price_amount, currency, in_stock, search_vector::text
-       FROM search_documents ORDER BY product_id`,
-    );
-    return rows;
-  } finally {
-    await client.end();
-  }
+  return sql(
+    databaseUrl,
+    `SELECT product_id::text, name, description, category_id::text, price_amount, currency, in_stock, search_vector::text
+     FROM search_documents ORDER BY product_id`,
+  );
 }
 
 describe("search seed", () => {

@@ -1,0 +1,63 @@
+import { createSubgraphServer, type SubgraphContext } from "@ecom/service";
+import { parse } from "graphql";
+import { describe, expect, it } from "vitest";
+import { codesOf, startSubgraphForTest, testIdentities, TEST_INTERNAL_SECRET } from "@ecom/testing";
+
+const typeDefs = parse(/* GraphQL */ `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  type Query {
+    me: String
+    touch: Int!
+  }
+`);
+
+describe("startSubgraphForTest", () => {
+  it("serves the built subgraph with the test secret, records statements, and closes after the server stopped", async () => {
+    const events: string[] = [];
+    let secret: string | undefined;
+    const running = await startSubgraphForTest({
+      service: "fixture",
+      databaseUrl: "postgres://fixture@127.0.0.1/fixture",
+      build: async ({ databaseUrl, onQuery, deps }) => {
+        secret = deps.env.INTERNAL_SECRET;
+        const server = await createSubgraphServer({
+          name: "fixture",
+          typeDefs,
+          resolvers: {
+            Query: {
+              me: (_parent: unknown, _args: unknown, ctx: SubgraphContext) =>
+                ctx.identity ? `${ctx.identity.role} ${ctx.identity.userId}` : null,
+              touch: () => {
+                onQuery(`SELECT 1 -- ${databaseUrl}`);
+                return 1;
+              },
+            },
+          },
+          logger: deps.logger,
+          metrics: deps.metrics,
+          checks: [],
+          internalSecret: deps.env.INTERNAL_SECRET,
+          createLoaders: () => ({}),
+          onStop: async () => void events.push("server stopped"),
+        });
+        return { server, close: async () => void events.push("closed") };
+      },
+    });
+    expect(secret).toBe(TEST_INTERNAL_SECRET);
+    expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+
+    expect(await running.gql("{ me }")).toEqual({ data: { me: null } });
+    expect(await running.gql("{ me }", {}, testIdentities.admin)).toEqual({ data: { me: `ADMIN ${testIdentities.admin.userId}` } });
+
+    await running.gql("{ touch }");
+    expect(running.statements).toEqual(["SELECT 1 -- postgres://fixture@127.0.0.1/fixture"]);
+    running.resetStatements();
+    expect(running.statements).toEqual([]);
+
+    expect(codesOf(await running.gql("{ nope }"))).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+
+    await running[Symbol.asyncDispose]();
+    await running.stop();
+    expect(events).toEqual(["server stopped", "closed"]);
+  });
+});
