@@ -3,6 +3,7 @@ import {
   SUBGRAPH_NAMES,
   baseEnv,
   durationMs,
+  evenIfOtherVariablesFail,
   httpUrl,
   internalSecretEnv,
   loadEnvOrExit,
@@ -36,7 +37,7 @@ export const envSchema = z
     SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH_PATH),
     ...subgraphUrlEnv,
   })
-  .superRefine(refuseDevSecretInProduction);
+  .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);
 
 export type Env = z.infer<typeof envSchema>;
 

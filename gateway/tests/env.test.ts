@@ -50,6 +50,12 @@ describe("gateway configuration", () => {
     expect(parse({ NODE_ENV: "production", INTERNAL_SECRET: "a-real-secret-of-some-length" }).NODE_ENV).toBe("production");
   });
 
+  it("reports the development secret in production together with an invalid variable", () => {
+    expect(() => parse({ NODE_ENV: "production", PORT: "http" })).toThrow(
+      /\(2 problems\):\n {2}- PORT: must be a port number.*\n {2}- INTERNAL_SECRET: must be set in production/,
+    );
+  });
+
   it("defaults to the checked-in supergraph, whose subgraphs follow the port table", () => {
     const subgraphs = subgraphsOf(readFileSync(DEFAULT_SUPERGRAPH_PATH, "utf8"));
     expect(subgraphs).toContainEqual({ name: "users", url: "http://localhost:4001/graphql" });

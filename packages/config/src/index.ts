@@ -5,6 +5,7 @@
  * Every problem is collected and reported at once, so a misconfigured deployment is fixed in one round trip.
  */
 import { z } from "zod";
+import { databaseUrlFor, SUBGRAPHS, type SubgraphName } from "./topology.ts";
 
 export { z };
 
@@ -174,7 +175,7 @@ export const DEV_INTERNAL_SECRET = "dev-internal-secret-change-me";
 
 /**
  * `INTERNAL_SECRET`, shared by the gateway and the subgraphs: identity headers are trusted only with it.
- * Combine with `.superRefine(refuseDevSecretInProduction)`.
+ * Combine with `.superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail)` (or use {@link subgraphEnvSchema}).
  */
 export const internalSecretEnv = {
   INTERNAL_SECRET: z.string().min(16, "must be at least 16 characters").default(DEV_INTERNAL_SECRET),
@@ -187,5 +188,54 @@ export function refuseDevSecretInProduction(value: { NODE_ENV: string; INTERNAL_
   }
 }
 
-export { GATEWAY_PORT, SUBGRAPHS, SUBGRAPH_NAMES, isSubgraphName, subgraphUrlVariable, defaultSubgraphUrl } from "./topology.ts";
-export type { SubgraphName } from "./topology.ts";
+/** Options of {@link subgraphEnvSchema}. */
+export interface SubgraphEnvOptions<Key extends string> {
+  /**
+   * Variables of the extra shape that must be set in production (their development default is insecure), checked
+   * with {@link requiredInProduction}.
+   * @default []
+   */
+  requiredInProduction?: readonly Key[];
+}
+
+/**
+ * The env schema of a subgraph: {@link baseEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
+ * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), then the subgraph's own variables
+ * (`extra`). Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
+ * when another variable is invalid ({@link evenIfOtherVariablesFail}), so every problem is reported at once.
+ *
+ * @example
+ * export const envSchema = subgraphEnvSchema("orders", { PRODUCTS_URL: httpUrl().default("http://localhost:4002/graphql") });
+ */
+export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, never>>(
+  name: SubgraphName,
+  extra: Extra = {} as Extra,
+  options: SubgraphEnvOptions<keyof Extra & string> = {},
+) {
+  const shape = {
+    ...baseEnv,
+    ...internalSecretEnv,
+    PORT: port(SUBGRAPHS[name]),
+    DATABASE_URL: postgresUrl().default(databaseUrlFor(name)),
+    ...extra,
+  };
+  type Common = { NODE_ENV: string; INTERNAL_SECRET: string } & Record<string, unknown>;
+  const required = requiredInProduction<Common>(options.requiredInProduction ?? []);
+  // `unknown`: zod cannot spell the output type of a shape that is still generic here (it is the caller's).
+  const productionRules = (value: unknown, ctx: z.RefinementCtx) => {
+    required(value as Common, ctx);
+    refuseDevSecretInProduction(value as Common, ctx);
+  };
+  return z.object(shape).superRefine(productionRules, evenIfOtherVariablesFail);
+}
+
+export {
+  GATEWAY_PORT,
+  SUBGRAPHS,
+  SUBGRAPH_NAMES,
+  isSubgraphName,
+  subgraphUrlVariable,
+  defaultSubgraphUrl,
+  databaseUrlFor,
+} from "./topology.ts";
+export type { SubgraphName, DatabaseUrlOptions } from "./topology.ts";

@@ -1,6 +1,7 @@
 /**
  * Where each deployable listens by default: the one port table of the platform. The composition script, the
- * gateway's defaults and the start script all read it, so adding a subgraph is one line here.
+ * gateway's defaults, the start script and each subgraph's env schema read it, so adding a subgraph is one line
+ * here. Also where each service's development database is.
  */
 
 /** Default port of the gateway. */
@@ -36,4 +37,23 @@ export function subgraphUrlVariable(name: string): string {
 /** The development URL of a subgraph's GraphQL endpoint, e.g. `http://localhost:4001/graphql`. */
 export function defaultSubgraphUrl(name: SubgraphName, host = "localhost"): string {
   return `http://${host}:${SUBGRAPHS[name]}/graphql`;
+}
+
+/** Options of {@link databaseUrlFor}. */
+export interface DatabaseUrlOptions {
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** @default 5432 */
+  port?: number;
+  /** Prefix of database and role names, e.g. `ecom` or a per-test-run prefix. @default "ecom" */
+  prefix?: string;
+}
+
+/**
+ * The development default URL of a service's database: role and database `<prefix>_<service>`, password equal
+ * to the role name (local Postgres uses trust auth; production sets real URLs with real passwords).
+ */
+export function databaseUrlFor(service: string, options: DatabaseUrlOptions = {}): string {
+  const name = `${options.prefix ?? "ecom"}_${service}`.toLowerCase();
+  return `postgres://${name}:${name}@${options.host ?? "127.0.0.1"}:${options.port ?? 5432}/${name}`;
 }

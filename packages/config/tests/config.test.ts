@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   ConfigError,
+  DEV_INTERNAL_SECRET,
   baseEnv,
   booleanFlag,
   durationMs,
@@ -15,6 +16,7 @@ import {
   postgresUrl,
   redisUrl,
   requiredInProduction,
+  subgraphEnvSchema,
   z,
 } from "@ecom/config";
 
@@ -125,6 +127,38 @@ describe("requiredInProduction", () => {
 
   it("accepts a set JWT_PRIVATE_KEY in production", () => {
     expect(parseEnv("users", schema, { ...valid, NODE_ENV: "production", JWT_PRIVATE_KEY: "pem" }).JWT_PRIVATE_KEY).toBe("pem");
+  });
+});
+
+describe("subgraphEnvSchema", () => {
+  const ordersSchema = subgraphEnvSchema("orders", { PRODUCTS_URL: httpUrl().default("http://localhost:4002/graphql") });
+  const usersSchema = subgraphEnvSchema("users", { JWT_PRIVATE_KEY: z.string().optional() }, { requiredInProduction: ["JWT_PRIVATE_KEY"] });
+
+  it("gives the common variables their development defaults: the port table's PORT, the service's own database", () => {
+    expect(parseEnv("orders", ordersSchema, {})).toEqual({
+      NODE_ENV: "development",
+      LOG_LEVEL: "info",
+      HOST: "0.0.0.0",
+      INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+      PORT: 4004,
+      DATABASE_URL: "postgres://ecom_orders:ecom_orders@127.0.0.1:5432/ecom_orders",
+      PRODUCTS_URL: "http://localhost:4002/graphql",
+    });
+  });
+
+  it("reports an invalid variable and every production rule at once", () => {
+    const error = configErrorOf(() => parseEnv("users", usersSchema, { NODE_ENV: "production", PORT: "http", DATABASE_URL: "mysql://x" }));
+    expect(error.problems).toEqual([
+      'PORT: must be a port number from 0 to 65535 (got "http")',
+      "DATABASE_URL: must be a postgres:// URL, e.g. postgres://user:password@127.0.0.1:5432/db",
+      "JWT_PRIVATE_KEY: must be set in production (no insecure default)",
+      "INTERNAL_SECRET: must be set in production (the development default is public)",
+    ]);
+  });
+
+  it("accepts production with its secrets set", () => {
+    const env = parseEnv("users", usersSchema, { NODE_ENV: "production", JWT_PRIVATE_KEY: "pem", INTERNAL_SECRET: "s".repeat(32) });
+    expect(env).toMatchObject({ NODE_ENV: "production", PORT: 4001, JWT_PRIVATE_KEY: "pem" });
   });
 });
 

@@ -27,25 +27,6 @@ export function discoverServiceDatabases(rootDir: string): ServiceDatabase[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Options of {@link databaseUrlFor}. */
-export interface DatabaseUrlOptions {
-  /** @default "127.0.0.1" */
-  host?: string;
-  /** @default 5432 */
-  port?: number;
-  /** Prefix of database and role names, e.g. `ecom` or a per-test-run prefix. @default "ecom" */
-  prefix?: string;
-}
-
-/**
- * The development default URL of a service's database: role and database `<prefix>_<service>`, password equal
- * to the role name (local Postgres uses trust auth; production sets real URLs with real passwords).
- */
-export function databaseUrlFor(service: string, options: DatabaseUrlOptions = {}): string {
-  const name = `${options.prefix ?? "ecom"}_${service}`.toLowerCase();
-  return `postgres://${name}:${name}@${options.host ?? "127.0.0.1"}:${options.port ?? 5432}/${name}`;
-}
-
 /** What {@link ensureServiceDatabase} did. */
 export interface EnsureResult {
   createdRole: boolean;
@@ -123,6 +104,7 @@ export function runPrisma(args: string[], options: RunPrismaOptions): Promise<st
     const child = spawn(process.execPath, [prismaCliPath(), ...args], {
       cwd: options.cwd,
       env: {
+        // eslint-disable-next-line no-restricted-properties -- the CLI inherits this process's environment (PATH, HOME...)
         ...process.env,
         ...options.env,
         DATABASE_URL: options.databaseUrl,
@@ -165,7 +147,9 @@ export async function bootstrapDatabases(options: BootstrapOptions): Promise<voi
   // Roles and databases one at a time: CREATE DATABASE takes a cluster-wide lock anyway.
   for (const service of options.services) {
     const result = await ensureServiceDatabase(admin, options.urlFor(service.name));
-    options.onProgress?.(`${service.name}: database ${result.createdDatabase ? "created" : "exists"}, role ${result.createdRole ? "created" : "exists"}`);
+    options.onProgress?.(
+      `${service.name}: database ${result.createdDatabase ? "created" : "exists"}, role ${result.createdRole ? "created" : "exists"}`,
+    );
   }
   await Promise.all(
     options.services.map(async (service) => {

@@ -2,7 +2,6 @@ export { parsePgUrl, formatPgUrl, redactPgUrl, quoteIdent, quoteLiteral, withPgC
 export type { PgConnectionFields } from "./pg-connection.ts";
 export {
   discoverServiceDatabases,
-  databaseUrlFor,
   ensureServiceDatabase,
   dropServiceDatabase,
   migrateService,
@@ -10,6 +9,9 @@ export {
   prismaCliPath,
   bootstrapDatabases,
 } from "./bootstrap.ts";
-export type { ServiceDatabase, DatabaseUrlOptions, EnsureResult, RunPrismaOptions, BootstrapOptions } from "./bootstrap.ts";
+export type { ServiceDatabase, EnsureResult, RunPrismaOptions, BootstrapOptions } from "./bootstrap.ts";
+// The development database URLs live with the rest of the topology (ports) in @ecom/config, which env schemas use.
+export { databaseUrlFor } from "@ecom/config";
+export type { DatabaseUrlOptions } from "@ecom/config";
 export { createPrismaAdapter, createServiceDatabase, checkPostgres } from "./runtime.ts";
 export type { PrismaAdapterOptions, PrismaClientClass, PrismaDatabase } from "./runtime.ts";

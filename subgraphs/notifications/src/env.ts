@@ -1,15 +1,7 @@
-import { baseEnv, internalSecretEnv, loadEnvOrExit, port, postgresUrl, refuseDevSecretInProduction, z, type RawEnv } from "@ecom/config";
-import { databaseUrlFor } from "@ecom/db";
+import { loadEnvOrExit, subgraphEnvSchema, type RawEnv, type z } from "@ecom/config";
 
-/** Configuration of the notifications subgraph. */
-export const envSchema = z
-  .object({
-    ...baseEnv,
-    ...internalSecretEnv,
-    PORT: port(4007),
-    DATABASE_URL: postgresUrl().default(databaseUrlFor("notifications")),
-  })
-  .superRefine(refuseDevSecretInProduction);
+/** Configuration of the notifications subgraph: the variables every subgraph has (see subgraphEnvSchema). */
+export const envSchema = subgraphEnvSchema("notifications");
 
 export type Env = z.infer<typeof envSchema>;
 
