@@ -3,7 +3,6 @@
  * `/health/live`, `/health/ready`, `/metrics`, and a graceful stop. Built here, started by index.ts.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { ApolloGateway } from "@apollo/gateway";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -22,6 +21,7 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from "@ecom/observability";
+import { createHttpLifecycle } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
@@ -74,7 +74,6 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
-  let shuttingDown = false;
   let loaded = false;
 
   const subgraphs = subgraphsOf(deps.supergraphSdl).map((s) => ({ name: s.name, url: deps.subgraphUrls?.[s.name] ?? s.url }));
@@ -122,6 +121,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       ...(deps.plugins ?? []),
     ],
   });
+  // Stopping drains in-flight requests (DrainHttpServer), then stops the gateway.
+  const lifecycle = createHttpLifecycle({ httpServer, apollo });
   await apollo.start();
   loaded = true;
 
@@ -138,7 +139,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     metrics: deps.metrics,
     checks,
     ...(deps.readinessTimeoutMs === undefined ? {} : { checkTimeoutMs: deps.readinessTimeoutMs }),
-    isShuttingDown: () => shuttingDown,
+    isShuttingDown: lifecycle.isShuttingDown,
   });
   app.use(createRequestMiddleware({ metrics: deps.metrics }));
   for (const [route, handler] of Object.entries(handlers)) app.get(route, handler);
@@ -153,31 +154,5 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     }),
   );
 
-  let stopping: Promise<void> | undefined;
-  return {
-    app,
-    httpServer,
-    apollo,
-    subgraphs,
-    listen(port, host = "0.0.0.0") {
-      return new Promise((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off("error", reject);
-          const actual = (httpServer.address() as AddressInfo).port;
-          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-          resolve({ url: `http://${shownHost}:${actual}/graphql`, port: actual });
-        });
-      });
-    },
-    stop() {
-      stopping ??= (async () => {
-        shuttingDown = true;
-        // Drains in-flight requests (DrainHttpServer), then stops the gateway.
-        await apollo.stop();
-        if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
-      })();
-      return stopping;
-    },
-  };
+  return { app, httpServer, apollo, subgraphs, listen: lifecycle.listen, stop: lifecycle.stop };
 }

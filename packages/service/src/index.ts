@@ -4,7 +4,6 @@
  * request ids, `/health/live`, `/health/ready`, `/metrics`, and a graceful stop.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -24,6 +23,7 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from "@ecom/observability";
+import { createHttpLifecycle } from "./http-lifecycle.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
 export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagination.ts";
@@ -31,6 +31,8 @@ export type { PageArgs, PageArgsOptions, PageRequest } from "./pagination.ts";
 export { createEntityClient, EntityClientError, isEntityClientError } from "./entity-client.ts";
 export type { EntityClientOptions } from "./entity-client.ts";
 export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
+export { createHttpLifecycle } from "./http-lifecycle.ts";
+export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
@@ -112,7 +114,6 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
-  let shuttingDown = false;
   const dev = options.development ?? false;
 
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
@@ -135,9 +136,19 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
       ...(options.plugins ?? []),
     ],
   });
+  const lifecycle = createHttpLifecycle({
+    httpServer,
+    apollo,
+    ...(options.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: options.shutdownDelayMs }),
+    ...(options.onStop ? { onStop: options.onStop } : {}),
+  });
   await apollo.start();
 
-  const handlers = createObservabilityHandlers({ metrics: options.metrics, checks: options.checks, isShuttingDown: () => shuttingDown });
+  const handlers = createObservabilityHandlers({
+    metrics: options.metrics,
+    checks: options.checks,
+    isShuttingDown: lifecycle.isShuttingDown,
+  });
   app.use(createRequestMiddleware({ metrics: options.metrics }));
   for (const [path, handler] of Object.entries(handlers)) app.get(path, handler);
   options.routes?.(app);
@@ -165,33 +176,12 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     }),
   );
 
-  let stopping: Promise<void> | undefined;
   return {
     app,
     httpServer,
     apollo: apollo as unknown as ApolloServer<SubgraphContext<never>>,
-    listen(port, host = "0.0.0.0") {
-      return new Promise((resolve, reject) => {
-        httpServer.once("error", reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off("error", reject);
-          const actual = (httpServer.address() as AddressInfo).port;
-          const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host;
-          resolve({ url: `http://${shownHost}:${actual}/graphql`, port: actual });
-        });
-      });
-    },
-    stop() {
-      stopping ??= (async () => {
-        shuttingDown = true;
-        if (options.shutdownDelayMs && httpServer.listening) await new Promise((r) => setTimeout(r, options.shutdownDelayMs));
-        // apollo.stop() drains: it stops accepting connections and waits for in-flight requests.
-        await apollo.stop();
-        if (httpServer.listening) await new Promise<void>((r) => httpServer.close(() => r()));
-        await options.onStop?.();
-      })();
-      return stopping;
-    },
+    listen: lifecycle.listen,
+    stop: lifecycle.stop,
   };
 }
 
