@@ -7,5 +7,5 @@ export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
 export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
 export type { SubgraphContractSuiteOptions, ContractEntity, StartedSubgraph, GraphQLHttpResult } from "./contract.ts";
-export { startSubgraphForTest, graphqlRequest, codesOf, sql, testIdentities, TEST_INTERNAL_SECRET } from "./subgraph.ts";
+export { startSubgraphForTest, buildWithDatabase, graphqlRequest, codesOf, sql, testIdentities, TEST_INTERNAL_SECRET } from "./subgraph.ts";
 export type { StartSubgraphForTestOptions, SubgraphBuildContext, BuiltSubgraph, RunningSubgraph, GraphQLResponse } from "./subgraph.ts";

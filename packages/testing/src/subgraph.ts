@@ -94,6 +94,29 @@ export interface StartSubgraphForTestOptions {
   internalSecret?: string;
 }
 
+/**
+ * The usual `build` of {@link startSubgraphForTest}: the subgraph's database on the test's URL (statements
+ * recorded), its `createServer` over it, and the database closed after the server.
+ *
+ * @example startSubgraphForTest({ service: "products", databaseUrl, build: buildWithDatabase(createDatabase, createServer, { max: 4 }) })
+ */
+export function buildWithDatabase<Db extends { close(): Promise<void> }>(
+  createDatabase: (url: string, options: { max?: number; onQuery?: (sql: string) => void }) => Db,
+  createServer: (deps: SubgraphBuildContext["deps"] & { db: Db }) => Promise<SubgraphServer>,
+  options: {
+    /**
+     * Pool size.
+     * @default 10
+     */
+    max?: number;
+  } = {},
+): StartSubgraphForTestOptions["build"] {
+  return async ({ databaseUrl, onQuery, deps }) => {
+    const db = createDatabase(databaseUrl, { max: options.max ?? 10, onQuery });
+    return { server: await createServer({ ...deps, db }), close: db.close };
+  };
+}
+
 /** A subgraph started by {@link startSubgraphForTest}. Dispose it (`await using`) before its database. */
 export interface RunningSubgraph extends AsyncDisposable {
   /** Its `/graphql` URL. */

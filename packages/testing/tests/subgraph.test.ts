@@ -1,7 +1,7 @@
 import { createSubgraphServer, type SubgraphContext } from "@ecom/service";
 import { parse } from "graphql";
 import { describe, expect, it } from "vitest";
-import { codesOf, startSubgraphForTest, testIdentities, TEST_INTERNAL_SECRET } from "@ecom/testing";
+import { buildWithDatabase, codesOf, startSubgraphForTest, testIdentities, TEST_INTERNAL_SECRET } from "@ecom/testing";
 
 const typeDefs = parse(/* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -59,5 +59,44 @@ describe("startSubgraphForTest", () => {
     await running[Symbol.asyncDispose]();
     await running.stop();
     expect(events).toEqual(["server stopped", "closed"]);
+  });
+
+  it("builds the usual way with buildWithDatabase: the database on the test URL (statements recorded), the server over it", async () => {
+    const events: string[] = [];
+    const createDatabase = (url: string, options: { max?: number; onQuery?: (sql: string) => void }) => ({
+      url,
+      max: options.max,
+      query: (text: string) => options.onQuery?.(text),
+      close: async () => void events.push("database closed"),
+    });
+    type Db = ReturnType<typeof createDatabase>;
+    let used: Db | undefined;
+    const running = await startSubgraphForTest({
+      service: "fixture",
+      databaseUrl: "postgres://fixture@127.0.0.1/fixture",
+      build: buildWithDatabase(
+        createDatabase,
+        async ({ env, logger, metrics, db }) => {
+          used = db;
+          return createSubgraphServer({
+            name: "fixture",
+            typeDefs,
+            resolvers: { Query: { me: () => null, touch: () => (db.query("SELECT 1"), 1) } },
+            logger,
+            metrics,
+            checks: [],
+            internalSecret: env.INTERNAL_SECRET,
+            createLoaders: () => ({}),
+            onStop: async () => void events.push("server stopped"),
+          });
+        },
+        { max: 3 },
+      ),
+    });
+    expect(used).toMatchObject({ url: "postgres://fixture@127.0.0.1/fixture", max: 3 });
+    await running.gql("{ touch }");
+    expect(running.statements).toEqual(["SELECT 1"]);
+    await running.stop();
+    expect(events).toEqual(["server stopped", "database closed"]);
   });
 });

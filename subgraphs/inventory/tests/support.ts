@@ -1,5 +1,5 @@
 /** Test harness: the inventory server on a free port, over a private database, with every SQL statement recorded. */
-import { startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
+import { buildWithDatabase, startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
@@ -11,12 +11,5 @@ export type RunningInventory = RunningSubgraph;
 
 /** Starts the inventory subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
 export function startInventory(databaseUrl: string): Promise<RunningInventory> {
-  return startSubgraphForTest({
-    service: "inventory",
-    databaseUrl,
-    build: async ({ onQuery, deps }) => {
-      const db = createDatabase(databaseUrl, { max: 10, onQuery });
-      return { server: await createServer({ ...deps, db }), close: db.close };
-    },
-  });
+  return startSubgraphForTest({ service: "inventory", databaseUrl, build: buildWithDatabase(createDatabase, createServer) });
 }

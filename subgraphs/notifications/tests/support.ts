@@ -1,5 +1,5 @@
 /** Test harness: the notifications server on a free port, over a private database, with every SQL statement recorded. */
-import { startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
+import { buildWithDatabase, startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
@@ -11,14 +11,7 @@ export type RunningNotifications = RunningSubgraph;
 
 /** Starts the notifications subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
 export function startNotifications(databaseUrl: string): Promise<RunningNotifications> {
-  return startSubgraphForTest({
-    service: "notifications",
-    databaseUrl,
-    build: async ({ onQuery, deps }) => {
-      const db = createDatabase(databaseUrl, { max: 10, onQuery });
-      return { server: await createServer({ ...deps, db }), close: db.close };
-    },
-  });
+  return startSubgraphForTest({ service: "notifications", databaseUrl, build: buildWithDatabase(createDatabase, createServer) });
 }
 
 /** Statements that read the notifications table (transaction control excluded). */

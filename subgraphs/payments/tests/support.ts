@@ -1,7 +1,8 @@
 /** Test harness: the payments server on a free port, over a private database, with every SQL statement recorded. */
 import { randomUUID } from "node:crypto";
-import { startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
+import { buildWithDatabase, startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
+import type { ChargeInput } from "../src/domain/payments-service.ts";
 import { createServer } from "../src/server.ts";
 
 export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
@@ -12,14 +13,7 @@ export type RunningPayments = RunningSubgraph;
 
 /** Starts the payments subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
 export function startPayments(databaseUrl: string): Promise<RunningPayments> {
-  return startSubgraphForTest({
-    service: "payments",
-    databaseUrl,
-    build: async ({ onQuery, deps }) => {
-      const db = createDatabase(databaseUrl, { max: 10, onQuery });
-      return { server: await createServer({ ...deps, db }), close: db.close };
-    },
-  });
+  return startSubgraphForTest({ service: "payments", databaseUrl, build: buildWithDatabase(createDatabase, createServer) });
 }
 
 /** Statements that read or write the payments tables (transaction control excluded). */
@@ -39,14 +33,8 @@ export function chargeInput(overrides: Partial<ChargeInputVars> = {}): ChargeInp
   };
 }
 
-export interface ChargeInputVars {
-  orderId: string;
-  buyerId: string;
-  amount: number;
-  currency: string;
-  paymentToken: string;
-  idempotencyKey: string;
-}
+/** The charge input of the GraphQL API and of the service. */
+export type ChargeInputVars = ChargeInput;
 
 export const PAYMENT_FIELDS = "id status amount { amount currency } createdAt declineCode order { id }";
 

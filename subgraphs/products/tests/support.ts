@@ -1,5 +1,5 @@
 /** Test harness: the products server on a free port, over a private database, with every SQL statement recorded. */
-import { startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
+import { buildWithDatabase, startSubgraphForTest, testIdentities, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
@@ -11,12 +11,5 @@ export type RunningProducts = RunningSubgraph;
 
 /** Starts the products subgraph against `databaseUrl`. Dispose it (`await using`) before the database. */
 export function startProducts(databaseUrl: string): Promise<RunningProducts> {
-  return startSubgraphForTest({
-    service: "products",
-    databaseUrl,
-    build: async ({ onQuery, deps }) => {
-      const db = createDatabase(databaseUrl, { max: 4, onQuery });
-      return { server: await createServer({ ...deps, db }), close: db.close };
-    },
-  });
+  return startSubgraphForTest({ service: "products", databaseUrl, build: buildWithDatabase(createDatabase, createServer, { max: 4 }) });
 }
