@@ -24,7 +24,10 @@ export function loadToolEnv(env: RawEnv = process.env): ToolEnv {
     ...parsed,
     databaseUrlFor: (service) => {
       const admin = parsePgUrl(parsed.POSTGRES_ADMIN_URL);
-      return env[`${service.toUpperCase()}_DATABASE_URL`] || databaseUrlFor(service, { prefix: parsed.DATABASE_PREFIX, host: admin.host, port: admin.port });
+      return (
+        env[`${service.toUpperCase()}_DATABASE_URL`] ||
+        databaseUrlFor(service, { prefix: parsed.DATABASE_PREFIX, host: admin.host, port: admin.port })
+      );
     },
   };
 }

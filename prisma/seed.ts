@@ -34,7 +34,9 @@ function runSeed(service: { name: string; dir: string }, databaseUrl: string): P
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${service.name} seed failed (exit ${code}):\n${out}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`${service.name} seed failed (exit ${code}):\n${out}`)),
+    );
   });
 }
 

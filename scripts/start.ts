@@ -46,6 +46,7 @@ async function checkRedis(url: string): Promise<void> {
       `Redis is not reachable at ${url} (${(error as Error).message}).\n` +
         `  Start it with: redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no\n` +
         `  (or install it: apt-get install -y redis-server), or set REDIS_URL to a reachable server.`,
+      { cause: error },
     );
   } finally {
     redis.disconnect();

@@ -80,7 +80,12 @@ describe("npm start", () => {
   it("brings up every subgraph and the gateway, seeded, and Ctrl-C leaves no process behind", async () => {
     const prefix = `${run.prefix}_start`;
     const basePort = 20_000 + Math.floor(Math.random() * 400) * 10;
-    const s = npmStart({ POSTGRES_ADMIN_URL: run.adminUrl, REDIS_URL: run.redisUrl, DATABASE_PREFIX: prefix, START_BASE_PORT: String(basePort) });
+    const s = npmStart({
+      POSTGRES_ADMIN_URL: run.adminUrl,
+      REDIS_URL: run.redisUrl,
+      DATABASE_PREFIX: prefix,
+      START_BASE_PORT: String(basePort),
+    });
     started.push(s);
     let exitedEarly = false;
     void s.exited.then(() => (exitedEarly = true));

@@ -41,7 +41,8 @@ function secretsMatch(received: string, expected: string): boolean {
 type HeaderBag = { get(name: string): string | null | undefined } | Record<string, string | string[] | undefined>;
 
 function header(headers: HeaderBag, name: string): string | undefined {
-  if (typeof (headers as { get?: unknown }).get === "function") return (headers as { get(n: string): string | null | undefined }).get(name) ?? undefined;
+  if (typeof (headers as { get?: unknown }).get === "function")
+    return (headers as { get(n: string): string | null | undefined }).get(name) ?? undefined;
   const raw = (headers as Record<string, string | string[] | undefined>)[name];
   return Array.isArray(raw) ? raw[0] : raw;
 }

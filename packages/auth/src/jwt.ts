@@ -37,7 +37,10 @@ export async function loadSigningKey(pkcs8Pem?: string): Promise<SigningKey> {
   const jwk = await exportJWK(privateKey);
   // The public half is the private JWK without `d`; the key id is a thumbprint-like hash of it.
   const { d: _d, ...pub } = jwk;
-  const kid = createHash("sha256").update(JSON.stringify({ crv: pub.crv, kty: pub.kty, x: pub.x, y: pub.y })).digest("base64url").slice(0, 16);
+  const kid = createHash("sha256")
+    .update(JSON.stringify({ crv: pub.crv, kty: pub.kty, x: pub.x, y: pub.y }))
+    .digest("base64url")
+    .slice(0, 16);
   return { privateKey, publicJwk: { ...pub, kid, alg: JWT_ALG, use: "sig" }, ephemeral };
 }
 
@@ -92,7 +95,9 @@ export interface TokenVerifierOptions {
  */
 export function createTokenVerifier(source: KeySource, settings: TokenSettings, options: TokenVerifierOptions = {}) {
   const keys: JWTVerifyGetKey =
-    "jwksUrl" in source ? createRemoteJWKSet(new URL(source.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 }) : createLocalJWKSet(source.jwks);
+    "jwksUrl" in source
+      ? createRemoteJWKSet(new URL(source.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 })
+      : createLocalJWKSet(source.jwks);
   return async (token: string): Promise<Identity> => {
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -110,7 +115,11 @@ export function createTokenVerifier(source: KeySource, settings: TokenSettings, 
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === "ERR_JWT_EXPIRED") throw unauthenticated("Your session has expired: sign in again.");
-      if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC" || (error instanceof TypeError && String(error.message).includes("fetch"))) {
+      if (
+        code === "ERR_JWKS_TIMEOUT" ||
+        code === "ERR_JOSE_GENERIC" ||
+        (error instanceof TypeError && String(error.message).includes("fetch"))
+      ) {
         // The key server is unreachable: the caller cannot be authenticated right now.
         throw unauthenticated("Could not verify the token right now (key server unreachable).");
       }

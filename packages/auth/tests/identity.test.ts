@@ -1,3 +1,4 @@
+import type * as NodeCrypto from "node:crypto";
 import { timingSafeEqual } from "node:crypto";
 import { GraphQLError } from "graphql";
 import { describe, expect, it, vi } from "vitest";
@@ -13,7 +14,7 @@ import {
 
 // Spy on the comparison the module uses, to prove it is constant-time whatever the received secret's length.
 vi.mock("node:crypto", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("node:crypto")>();
+  const actual = await importOriginal<typeof NodeCrypto>();
   return { ...actual, default: actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
 });
 

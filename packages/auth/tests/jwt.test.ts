@@ -64,7 +64,8 @@ describe("createTokenIssuer", () => {
 });
 
 describe("createTokenVerifier with a local JWKS", () => {
-  const issue = (ttlSeconds = 60, signing: SigningKey = key, claims = settings) => createTokenIssuer(signing, { ...claims, ttlSeconds })(alice);
+  const issue = (ttlSeconds = 60, signing: SigningKey = key, claims = settings) =>
+    createTokenIssuer(signing, { ...claims, ttlSeconds })(alice);
   const verify = (token: string, now?: () => Date) => createTokenVerifier({ jwks: jwksOf(key) }, settings, now ? { now } : {})(token);
 
   it("returns the identity of a valid token", async () => {
@@ -107,7 +108,9 @@ describe("createTokenVerifier with a local JWKS", () => {
   });
 
   it("refuses unsigned tokens and garbage", async () => {
-    const claims = Buffer.from(JSON.stringify({ sub: "x", role: "ADMIN", iss: settings.issuer, aud: settings.audience, exp: 9e9 })).toString("base64url");
+    const claims = Buffer.from(
+      JSON.stringify({ sub: "x", role: "ADMIN", iss: settings.issuer, aud: settings.audience, exp: 9e9 }),
+    ).toString("base64url");
     const none = `${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${claims}.`;
     expect((await rejection(verify(none))).code).toBe("UNAUTHENTICATED");
     expect((await rejection(verify("not-a-jwt"))).code).toBe("UNAUTHENTICATED");
@@ -115,7 +118,11 @@ describe("createTokenVerifier with a local JWKS", () => {
   });
 
   it("refuses a correctly signed token without exp, sub or a known role", async () => {
-    const base = () => new SignJWT({ role: "CUSTOMER" }).setProtectedHeader({ alg: JWT_ALG, kid: key.publicJwk.kid }).setIssuer(settings.issuer).setAudience(settings.audience);
+    const base = () =>
+      new SignJWT({ role: "CUSTOMER" })
+        .setProtectedHeader({ alg: JWT_ALG, kid: key.publicJwk.kid })
+        .setIssuer(settings.issuer)
+        .setAudience(settings.audience);
     const noExp = await base().setSubject("u").sign(key.privateKey);
     const noSub = await base().setExpirationTime("1h").sign(key.privateKey);
     const badRole = await new SignJWT({ role: "ROOT" })

@@ -47,7 +47,17 @@ export interface PrismaServiceConfigOptions {
   migrations?: string;
 }
 
-type MigrationAwareFactory = Awaited<ReturnType<Parameters<typeof defineConfig>[0] extends infer C ? (C extends { adapter: infer A } ? (A extends () => infer R ? () => R : never) : never) : never>>;
+type MigrationAwareFactory = Awaited<
+  ReturnType<
+    Parameters<typeof defineConfig>[0] extends infer C
+      ? C extends { adapter: infer A }
+        ? A extends () => infer R
+          ? () => R
+          : never
+        : never
+      : never
+  >
+>;
 
 /** Problem 4: the CLI process must be able to exit once the engine is done. */
 function unrefLongTimers(thresholdMs = 5_000): void {

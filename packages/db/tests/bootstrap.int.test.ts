@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import {
   bootstrapDatabases,
@@ -55,8 +55,14 @@ function tablesCreatedBy(service: ServiceDatabase): string[] {
 
 async function snapshot(service: string) {
   return {
-    migrations: await inServiceDb("" + service, "SELECT id, migration_name, checksum, finished_at FROM _prisma_migrations ORDER BY migration_name"),
-    tables: await inServiceDb(service, "SELECT tablename::text AS name, tableowner::text AS owner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"),
+    migrations: await inServiceDb(
+      "" + service,
+      "SELECT id, migration_name, checksum, finished_at FROM _prisma_migrations ORDER BY migration_name",
+    ),
+    tables: await inServiceDb(
+      service,
+      "SELECT tablename::text AS name, tableowner::text AS owner FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    ),
   };
 }
 
@@ -68,37 +74,36 @@ describe("bootstrapDatabases", () => {
     expect(services.map((s) => s.name)).toEqual(run.services);
   });
 
-  it(
-    "takes an empty Postgres to fully migrated, then changes nothing on a second run",
-    async () => {
-      for (const s of services) created.add(s.name);
-      const progress: string[] = [];
-      await bootstrapDatabases({ adminUrl: run.adminUrl, services, urlFor, onProgress: (l) => progress.push(l) });
-      for (const s of services) expect(progress).toContain(`${s.name}: database created, role created`);
+  it("takes an empty Postgres to fully migrated, then changes nothing on a second run", async () => {
+    for (const s of services) created.add(s.name);
+    const progress: string[] = [];
+    await bootstrapDatabases({ adminUrl: run.adminUrl, services, urlFor, onProgress: (l) => progress.push(l) });
+    for (const s of services) expect(progress).toContain(`${s.name}: database created, role created`);
 
-      const before: Record<string, Awaited<ReturnType<typeof snapshot>>> = {};
-      for (const service of services) {
-        const role = parsePgUrl(urlFor(service.name)).user;
-        const state = await snapshot(service.name);
-        before[service.name] = state;
-        // One applied row per migration folder, none failed or rolled back.
-        expect(state.migrations.map((m) => m["migration_name"])).toEqual(migrationFolders(service));
-        const unfinished = await inServiceDb(service.name, "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NULL OR rolled_back_at IS NOT NULL");
-        expect(unfinished).toEqual([]);
-        // Every table the migrations create exists, owned by the service role (migrations ran as that role).
-        const tables = state.tables.map((t) => t["name"]);
-        expect(tablesCreatedBy(service).length).toBeGreaterThan(0);
-        for (const table of tablesCreatedBy(service)) expect(tables).toContain(table);
-        for (const t of state.tables) expect(t["owner"]).toBe(role);
-      }
+    const before: Record<string, Awaited<ReturnType<typeof snapshot>>> = {};
+    for (const service of services) {
+      const role = parsePgUrl(urlFor(service.name)).user;
+      const state = await snapshot(service.name);
+      before[service.name] = state;
+      // One applied row per migration folder, none failed or rolled back.
+      expect(state.migrations.map((m) => m["migration_name"])).toEqual(migrationFolders(service));
+      const unfinished = await inServiceDb(
+        service.name,
+        "SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NULL OR rolled_back_at IS NOT NULL",
+      );
+      expect(unfinished).toEqual([]);
+      // Every table the migrations create exists, owned by the service role (migrations ran as that role).
+      const tables = state.tables.map((t) => t["name"]);
+      expect(tablesCreatedBy(service).length).toBeGreaterThan(0);
+      for (const table of tablesCreatedBy(service)) expect(tables).toContain(table);
+      for (const t of state.tables) expect(t["owner"]).toBe(role);
+    }
 
-      const again: string[] = [];
-      await bootstrapDatabases({ adminUrl: run.adminUrl, services, urlFor, onProgress: (l) => again.push(l) });
-      for (const s of services) expect(again).toContain(`${s.name}: database exists, role exists`);
-      for (const service of services) expect(await snapshot(service.name)).toEqual(before[service.name]);
-    },
-    240_000,
-  );
+    const again: string[] = [];
+    await bootstrapDatabases({ adminUrl: run.adminUrl, services, urlFor, onProgress: (l) => again.push(l) });
+    for (const s of services) expect(again).toContain(`${s.name}: database exists, role exists`);
+    for (const service of services) expect(await snapshot(service.name)).toEqual(before[service.name]);
+  }, 240_000);
 });
 
 describe("ensureServiceDatabase", () => {
@@ -112,7 +117,10 @@ describe("ensureServiceDatabase", () => {
 
     const alpha = parsePgUrl(urlFor("alpha"));
     const beta = parsePgUrl(urlFor("beta"));
-    const whoami = await withPgClient(alpha, async (c) => (await c.query("SELECT current_user::text AS u, current_database()::text AS d")).rows[0]);
+    const whoami = await withPgClient(
+      alpha,
+      async (c) => (await c.query("SELECT current_user::text AS u, current_database()::text AS d")).rows[0],
+    );
     expect(whoami).toEqual({ u: alpha.user, d: alpha.database });
 
     // beta's role on alpha's database: refused at connect time.
@@ -123,7 +131,9 @@ describe("ensureServiceDatabase", () => {
       c.query("SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = $1", [alpha.user]),
     );
     expect(rows[0]).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true });
-    const acl = await withPgClient(admin, (c) => c.query("SELECT has_database_privilege('public', $1, 'CONNECT') AS public_can", [alpha.database]));
+    const acl = await withPgClient(admin, (c) =>
+      c.query("SELECT has_database_privilege('public', $1, 'CONNECT') AS public_can", [alpha.database]),
+    );
     expect(acl.rows[0]).toEqual({ public_can: false });
   });
 });

@@ -16,7 +16,13 @@ describe("parsePgUrl", () => {
   });
 
   it("fills defaults for what the URL leaves out", () => {
-    expect(parsePgUrl("postgresql://localhost")).toEqual({ host: "localhost", port: 5432, user: "postgres", password: undefined, database: "postgres" });
+    expect(parsePgUrl("postgresql://localhost")).toEqual({
+      host: "localhost",
+      port: 5432,
+      user: "postgres",
+      password: undefined,
+      database: "postgres",
+    });
     expect(parsePgUrl("postgres://postgres@127.0.0.1:5432/postgres").password).toBeUndefined();
   });
 
@@ -72,7 +78,8 @@ describe("redactPgUrl", () => {
   });
 
   it("leaves URLs without a password unchanged", () => {
-    for (const url of ["postgres://postgres@127.0.0.1:5432/postgres", "postgres://h:5432/db", "postgres://h/db"]) expect(redactPgUrl(url)).toBe(url);
+    for (const url of ["postgres://postgres@127.0.0.1:5432/postgres", "postgres://h:5432/db", "postgres://h/db"])
+      expect(redactPgUrl(url)).toBe(url);
   });
 });
 
@@ -87,7 +94,9 @@ describe("quoting", () => {
 describe("databaseUrlFor", () => {
   it("builds the development URL: role, password and database all <prefix>_<service>", () => {
     expect(databaseUrlFor("users")).toBe("postgres://ecom_users:ecom_users@127.0.0.1:5432/ecom_users");
-    expect(databaseUrlFor("Orders", { prefix: "ecom_tABC", host: "db", port: 6000 })).toBe("postgres://ecom_tabc_orders:ecom_tabc_orders@db:6000/ecom_tabc_orders");
+    expect(databaseUrlFor("Orders", { prefix: "ecom_tABC", host: "db", port: 6000 })).toBe(
+      "postgres://ecom_tabc_orders:ecom_tabc_orders@db:6000/ecom_tabc_orders",
+    );
   });
 });
 
@@ -96,7 +105,11 @@ describe("discoverServiceDatabases", () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("finds every subgraph with a prisma/schema.prisma, sorted, and ignores the others", () => {
-    for (const [name, withSchema] of [["orders", true], ["gateway-ish", false], ["catalog", true]] as const) {
+    for (const [name, withSchema] of [
+      ["orders", true],
+      ["gateway-ish", false],
+      ["catalog", true],
+    ] as const) {
       mkdirSync(path.join(root, "subgraphs", name, "prisma"), { recursive: true });
       if (withSchema) writeFileSync(path.join(root, "subgraphs", name, "prisma", "schema.prisma"), "");
     }

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync, symlinkSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -18,7 +18,10 @@ describe("Prisma CLI with the shared offline configuration", () => {
   const admin = parsePgUrl(run.adminUrl);
 
   symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-  writeFileSync(path.join(dir, "prisma.config.ts"), 'import { definePrismaServiceConfig } from "@ecom/db/prisma-config";\nexport default definePrismaServiceConfig();\n');
+  writeFileSync(
+    path.join(dir, "prisma.config.ts"),
+    'import { definePrismaServiceConfig } from "@ecom/db/prisma-config";\nexport default definePrismaServiceConfig();\n',
+  );
   mkdirSync(path.join(dir, "prisma"));
   const schema = (extra: string) =>
     [
@@ -49,7 +52,7 @@ describe("Prisma CLI with the shared offline configuration", () => {
       [
         "-- Widgets; the first table (a semicolon in a comment used to split this file)",
         'CREATE TABLE "Widget" ("id" SERIAL NOT NULL, "name" TEXT NOT NULL, CONSTRAINT "Widget_pkey" PRIMARY KEY ("id"));',
-        "CREATE FUNCTION widget_count() RETURNS bigint AS $$ BEGIN RETURN (SELECT count(*) FROM \"Widget\"); END $$ LANGUAGE plpgsql;",
+        'CREATE FUNCTION widget_count() RETURNS bigint AS $$ BEGIN RETURN (SELECT count(*) FROM "Widget"); END $$ LANGUAGE plpgsql;',
       ].join("\n"),
     );
     const started = Date.now();
@@ -64,7 +67,15 @@ describe("Prisma CLI with the shared offline configuration", () => {
 
   it("diffs the migrations against a changed schema through a shadow database, and drops the shadow afterwards", async () => {
     writeFileSync(path.join(dir, "prisma", "schema.prisma"), schema("  color String?\n"));
-    const out = await cli(["migrate", "diff", "--from-migrations", "prisma/migrations", "--to-schema-datamodel", "prisma/schema.prisma", "--script"]);
+    const out = await cli([
+      "migrate",
+      "diff",
+      "--from-migrations",
+      "prisma/migrations",
+      "--to-schema-datamodel",
+      "prisma/schema.prisma",
+      "--script",
+    ]);
     expect(out).toMatch(/ALTER TABLE "Widget" ADD COLUMN\s+"color" TEXT/);
     // The shadow database is created owned by the service role: none of those may be left.
     const leftover = await withPgClient(admin, (c) =>

@@ -176,7 +176,11 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-export const demoCategories: readonly DemoCategory[] = templates.map((t) => ({ id: demoId("category", t.slug), slug: t.slug, name: t.name }));
+export const demoCategories: readonly DemoCategory[] = templates.map((t) => ({
+  id: demoId("category", t.slug),
+  slug: t.slug,
+  name: t.name,
+}));
 
 function buildProducts(): DemoProduct[] {
   const random = seededRandom(20261127);

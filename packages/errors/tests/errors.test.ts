@@ -111,7 +111,10 @@ describe("createErrorFormatter", () => {
   it("masks errors whose code is unknown, and errors claiming INTERNAL_SERVER_ERROR with details", async () => {
     const onInternalError = vi.fn();
     const format = createErrorFormatter({ onInternalError });
-    const unknownCode = await executeThrowing(new GraphQLError(DB_ERROR, { extensions: { code: "P2002", meta: { target: ["email"] } } }), format);
+    const unknownCode = await executeThrowing(
+      new GraphQLError(DB_ERROR, { extensions: { code: "P2002", meta: { target: ["email"] } } }),
+      format,
+    );
     expect(unknownCode).toMatchObject({ message: "Internal server error.", extensions: { code: "INTERNAL_SERVER_ERROR" } });
     expect(unknownCode.extensions).toEqual({ code: "INTERNAL_SERVER_ERROR" });
     const internal = await executeThrowing(codedError(ErrorCode.INTERNAL_SERVER_ERROR, DB_ERROR, { sql: "SELECT 1" }), format);

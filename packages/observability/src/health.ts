@@ -56,7 +56,9 @@ export interface ObservabilityHandlersOptions {
  * Handlers for `/health/live` (the process answers), `/health/ready` (its dependencies answer; 503 otherwise)
  * and `/metrics` (Prometheus text format). Plain node handlers, usable from express or `http.createServer`.
  */
-export function createObservabilityHandlers(options: ObservabilityHandlersOptions): Record<"/health/live" | "/health/ready" | "/metrics", Handler> {
+export function createObservabilityHandlers(
+  options: ObservabilityHandlersOptions,
+): Record<"/health/live" | "/health/ready" | "/metrics", Handler> {
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.statusCode = status;
     res.setHeader("content-type", "application/json; charset=utf-8");

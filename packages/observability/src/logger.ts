@@ -73,8 +73,7 @@ export function flushLogger(logger: Logger, timeoutMs = 1000): Promise<void> {
   // The destination is a SonicBoom (stdout, files) or a transport stream; `_writing` is SonicBoom's in-flight flag,
   // 'drain' its all-written event. Other destinations (test captures) write synchronously.
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
-    | { _writing?: boolean; once?: (event: "drain", listener: () => void) => unknown }
-    | undefined;
+    { _writing?: boolean; once?: (event: "drain", listener: () => void) => unknown } | undefined;
   if (!stream?._writing || typeof stream.once !== "function") return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);

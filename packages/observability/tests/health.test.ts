@@ -86,7 +86,13 @@ describe("readiness", () => {
   });
 
   it("answers 503 when a check hangs past the timeout (2 s by default)", async () => {
-    const handlers = createObservabilityHandlers({ metrics, checks: [{ name: "postgres", check: never }, { name: "redis", check: async () => {} }] });
+    const handlers = createObservabilityHandlers({
+      metrics,
+      checks: [
+        { name: "postgres", check: never },
+        { name: "redis", check: async () => {} },
+      ],
+    });
     const res = fakeResponse();
     let done = false;
     void res.ended.then(() => (done = true));

@@ -150,7 +150,12 @@ describe("/metrics", () => {
     await expect(fetch(`${base}/hang`, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
     // The server sees the socket close shortly after the client aborts.
     await expect
-      .poll(async () => sample(await metrics.registry.getSingleMetricAsString("http_request_duration_seconds"), "http_request_duration_seconds_count", { route: "other", status_code: "499" }))
+      .poll(async () =>
+        sample(await metrics.registry.getSingleMetricAsString("http_request_duration_seconds"), "http_request_duration_seconds_count", {
+          route: "other",
+          status_code: "499",
+        }),
+      )
       .toBe(1);
   });
 });
@@ -202,7 +207,11 @@ describe("request and correlation ids", () => {
 
   it("puts both ids on every log line written while handling the request, across async hops", async () => {
     const tag = `t-${Math.random()}`;
-    const res = await fetch(`${base}/work`, { method: "POST", body: "x".repeat(100_000), headers: { [CORRELATION_ID_HEADER]: "corr-1", "x-tag": tag } });
+    const res = await fetch(`${base}/work`, {
+      method: "POST",
+      body: "x".repeat(100_000),
+      headers: { [CORRELATION_ID_HEADER]: "corr-1", "x-tag": tag },
+    });
     const ctx = (await res.json()) as { requestId: string; correlationId: string };
     expect(ctx).toEqual({ requestId: res.headers.get(REQUEST_ID_HEADER), correlationId: "corr-1" });
     const mine = captured.lines.filter((l) => l["tag"] === tag);
@@ -216,7 +225,11 @@ describe("request and correlation ids", () => {
     const tags = Array.from({ length: 5 }, (_, i) => `c-${i}-${Math.random()}`);
     const results = await Promise.all(
       tags.map(async (tag) => {
-        const res = await fetch(`${base}/work`, { method: "POST", body: tag, headers: { [CORRELATION_ID_HEADER]: `corr-${tag.slice(2, 3)}`, "x-tag": tag } });
+        const res = await fetch(`${base}/work`, {
+          method: "POST",
+          body: tag,
+          headers: { [CORRELATION_ID_HEADER]: `corr-${tag.slice(2, 3)}`, "x-tag": tag },
+        });
         return { tag, requestId: res.headers.get(REQUEST_ID_HEADER) };
       }),
     );
@@ -252,7 +265,10 @@ describe("createLogger", () => {
     const line = captured.lines.find((l) => l["tag"] === "redact");
     const text = JSON.stringify(line);
     for (const secret of ["secret-token", "sid=1", "s3cret", "top-level-token", "hunter2", "tok_visa"]) expect(text).not.toContain(secret);
-    expect(line).toMatchObject({ req: { headers: { accept: "*/*", authorization: "[redacted]" } }, variables: { input: { email: "a@b.c" } } });
+    expect(line).toMatchObject({
+      req: { headers: { accept: "*/*", authorization: "[redacted]" } },
+      variables: { input: { email: "a@b.c" } },
+    });
   });
 
   it("respects the level", () => {

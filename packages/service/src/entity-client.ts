@@ -53,9 +53,15 @@ export function createEntityClient(options: EntityClientOptions) {
     } catch (error) {
       throw new EntityClientError(`${typename} lookup failed: ${(error as Error).message}`, options.url);
     }
-    const body = (await res.json().catch(() => null)) as { data?: { _entities?: Array<T | null> }; errors?: Array<{ message: string }> } | null;
+    const body = (await res.json().catch(() => null)) as {
+      data?: { _entities?: Array<T | null> };
+      errors?: Array<{ message: string }>;
+    } | null;
     if (!res.ok || !body?.data?._entities || body.errors?.length) {
-      throw new EntityClientError(`${typename} lookup failed (HTTP ${res.status}): ${body?.errors?.map((e) => e.message).join("; ") ?? "no data"}`, options.url);
+      throw new EntityClientError(
+        `${typename} lookup failed (HTTP ${res.status}): ${body?.errors?.map((e) => e.message).join("; ") ?? "no data"}`,
+        options.url,
+      );
     }
     return body.data._entities.map((e) => (e && Object.keys(e).length > 0 ? e : null));
   };

@@ -1,6 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind } from "graphql";
 
-const ISO_DATE_TIME = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+const ISO_DATE_TIME =
+  /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
 /** True for a well-formed ISO-8601 date-time naming a day that exists (`Date.parse` rolls 02-30 over to March). */
 function isValidIso(value: string): boolean {

@@ -90,7 +90,9 @@ describe("createEntityClient", () => {
     const closed = url.replace(/:\d+\//, ":1/");
     const unreachable = await createEntityClient({ url: closed, internalSecret: SECRET })("Thing", ["1"], "id").catch((e: unknown) => e);
     expect(isEntityClientError(unreachable)).toBe(true);
-    const slow = await createEntityClient({ url, internalSecret: SECRET, timeoutMs: 100 })("Thing", ["slow"], "id").catch((e: unknown) => e);
+    const slow = await createEntityClient({ url, internalSecret: SECRET, timeoutMs: 100 })("Thing", ["slow"], "id").catch(
+      (e: unknown) => e,
+    );
     expect(isEntityClientError(slow)).toBe(true);
     expect((slow as Error).message).toMatch(/Thing lookup failed/);
   });

@@ -27,11 +27,17 @@ afterEach(() => {
 
 /** Starts the fixture and resolves once it logged its port. */
 function boot(env: Record<string, string> = {}): Promise<Booted> {
-  const child = spawn(process.execPath, [tsxCli, script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [tsxCli, script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   children.push(child);
   const lines: Array<Record<string, unknown>> = [];
   let stderr = "";
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("exit", (code, signal) => r({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     let buffered = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));

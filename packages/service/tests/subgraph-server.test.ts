@@ -75,14 +75,21 @@ interface Response {
 }
 
 /** One request on a new connection (no keep-alive), so connection-level behaviour is observable. */
-function request(port: number, path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+function request(
+  port: number,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method: init.method ?? "GET", headers: init.headers, agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path, method: init.method ?? "GET", headers: init.headers, agent: false },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) }));
+      },
+    );
     req.on("error", reject);
     req.end(init.body);
   });
@@ -106,7 +113,11 @@ interface Harness {
 
 async function start(overrides: Partial<SubgraphServerOptions<Loaders>> = {}, checks: ReadinessCheck[] = []): Promise<Harness> {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({ service: "test-subgraph", level: "debug", destination: { write: (l: string) => void lines.push(JSON.parse(l)) } });
+  const logger = createLogger({
+    service: "test-subgraph",
+    level: "debug",
+    destination: { write: (l: string) => void lines.push(JSON.parse(l)) },
+  });
   let nextLoaderId = 0;
   const loaderIdentities: Array<Identity | null> = [];
   let markSlow!: () => void;
@@ -154,7 +165,11 @@ describe("createSubgraphServer", () => {
   });
 
   it("resolves entity references through _entities", async () => {
-    const res = await graphql(h.port, '{ _entities(representations: [{ __typename: "Thing", id: "7" }]) { ... on Thing { id name } } }', identityToHeaders(null, SECRET));
+    const res = await graphql(
+      h.port,
+      '{ _entities(representations: [{ __typename: "Thing", id: "7" }]) { ... on Thing { id name } } }',
+      identityToHeaders(null, SECRET),
+    );
     expect(res.json()).toEqual({ data: { _entities: [{ id: "7", name: "thing 7" }] } });
   });
 
@@ -200,7 +215,14 @@ describe("createSubgraphServer", () => {
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({
       data: { boom: null },
-      errors: [{ message: "Internal server error.", locations: [{ line: 1, column: 3 }], path: ["boom"], extensions: { code: "INTERNAL_SERVER_ERROR" } }],
+      errors: [
+        {
+          message: "Internal server error.",
+          locations: [{ line: 1, column: 3 }],
+          path: ["boom"],
+          extensions: { code: "INTERNAL_SERVER_ERROR" },
+        },
+      ],
     });
     expect(res.body).not.toMatch(/relation|password_hash|stacktrace/);
     const logged = h.lines.find((l) => l["msg"] === "unexpected error in resolver");

@@ -19,7 +19,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let shared = holder[KEY];
   if (!shared) {
     const started = Date.now();
-    const adminUrl = process.env["TEST_POSTGRES_ADMIN_URL"] ?? process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
+    const adminUrl =
+      process.env["TEST_POSTGRES_ADMIN_URL"] ?? process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
     const redisUrl = process.env["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
     shared = {
       run: setupTestRun({ adminUrl, redisUrl, onProgress: (line) => process.stderr.write(`[test-run] ${line}\n`) }).then((run) => {

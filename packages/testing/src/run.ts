@@ -118,7 +118,9 @@ export async function teardownTestRun(run: TestRunInfo): Promise<void> {
   for (const service of run.services) await dropServiceDatabase(parsePgUrl(run.adminUrl), runDatabaseUrl(run, service));
   // Roles made by tests under the run prefix (e.g. a full `npm start` under `<prefix>_start`).
   await withPgClient(parsePgUrl(run.adminUrl), async (c) => {
-    const roles = await c.query<{ rolname: string }>("SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1", [`${run.prefix.replace(/_/g, "\\_")}%`]);
+    const roles = await c.query<{ rolname: string }>("SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1", [
+      `${run.prefix.replace(/_/g, "\\_")}%`,
+    ]);
     for (const { rolname } of roles.rows) await c.query(`DROP ROLE IF EXISTS ${quoteIdent(rolname)}`);
   });
   await deleteRedisKeys(run.redisUrl, run.redisPrefix);

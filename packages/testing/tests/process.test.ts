@@ -113,9 +113,9 @@ describe("startProcess", () => {
   });
 
   it("reports a command that cannot be started, without crashing the test process", async () => {
-    await expect(startProcess({ name: "ghost", command: "/nonexistent/binary", args: [], readyUrl: "http://127.0.0.1:1/" })).rejects.toThrow(
-      /ghost could not be started \(\/nonexistent\/binary: spawn \/nonexistent\/binary ENOENT\)/,
-    );
+    await expect(
+      startProcess({ name: "ghost", command: "/nonexistent/binary", args: [], readyUrl: "http://127.0.0.1:1/" }),
+    ).rejects.toThrow(/ghost could not be started \(\/nonexistent\/binary: spawn \/nonexistent\/binary ENOENT\)/);
   });
 
   it("stop() kills the whole process group, grandchildren included", async () => {
@@ -145,7 +145,7 @@ describe("startProcess", () => {
   });
 
   it("stop() is idempotent and works through await using", async () => {
-    let pgid = 0;
+    let pgid: number;
     {
       await using p = await startProcess({ name: "scoped", command: "sleep", args: ["300"] });
       pgid = p.child.pid!;

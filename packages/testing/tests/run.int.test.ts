@@ -10,7 +10,8 @@ const sql = <T extends Record<string, unknown>>(url: string, text: string, param
   withPgClient(parsePgUrl(url), async (c) => (await c.query<T>(text, params)).rows);
 const databaseExists = async (name: string) =>
   (await withPgClient(admin, (c) => c.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]))).rowCount === 1;
-const roleExists = async (name: string) => (await withPgClient(admin, (c) => c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [name]))).rowCount === 1;
+const roleExists = async (name: string) =>
+  (await withPgClient(admin, (c) => c.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [name]))).rowCount === 1;
 const tableExists = async (url: string, table: string) =>
   (await sql<{ t: string | null }>(url, "SELECT to_regclass($1)::text AS t", [table]))[0]!.t !== null;
 
@@ -27,7 +28,7 @@ describe("the test run", () => {
 describe("createTestDatabase", () => {
   it("gives each test an isolated, migrated clone, dropped on dispose", async () => {
     const template = runDatabaseUrl(run, "users");
-    let nameA = "";
+    let nameA: string;
     {
       await using a = await createTestDatabase(run, "users");
       await using b = await createTestDatabase(run, "users");
