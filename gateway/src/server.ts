@@ -106,6 +106,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: deps.env.NODE_ENV !== "production",
+    // Signals are handled by runUntilSignal; Apollo's own handler (on outside NODE_ENV=test) races it and the
+    // drain then never finishes.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: dev,
     // Subgraph codes (BAD_USER_INPUT, FORBIDDEN...) and SUBGRAPH_UNAVAILABLE pass through; anything else is
     // INTERNAL_SERVER_ERROR with a generic message (logged here with its details).

@@ -80,7 +80,9 @@ describe("npm start", () => {
   it("brings up every subgraph and the gateway, seeded, and Ctrl-C leaves no process behind", async () => {
     const prefix = `${run.prefix}_start`;
     const basePort = 20_000 + Math.floor(Math.random() * 400) * 10;
+    // NODE_ENV=development as a developer runs it (vitest sets "test", under which Apollo handles signals differently).
     const s = npmStart({
+      NODE_ENV: "development",
       POSTGRES_ADMIN_URL: run.adminUrl,
       REDIS_URL: run.redisUrl,
       DATABASE_PREFIX: prefix,
