@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
 // Three projects, split by file suffix (CONVENTIONS.md):
@@ -8,10 +9,15 @@ const exclude = ["**/node_modules/**", "**/dist/**", "**/generated/**", "**/__ge
 const globalSetup = ["packages/testing/src/global-setup.ts"];
 
 export default defineConfig({
+  // One copy of graphql: Vite would resolve `graphql` to its ESM build (package.json "module") for our files
+  // while the Apollo packages require() the CommonJS build, and graphql refuses schemas from another copy
+  // ("Duplicate graphql modules"). Node itself (tsx, production) always loads the CommonJS build.
+  resolve: { alias: [{ find: /^graphql$/, replacement: createRequire(import.meta.url).resolve("graphql") }] },
   test: {
     reporters: process.env["CI_REPORT_FILE"] ? ["default", ["json", { outputFile: process.env["CI_REPORT_FILE"] }]] : ["default"],
     projects: [
       {
+        extends: true,
         test: {
           name: "unit",
           include: ["**/*.test.ts"],
@@ -20,6 +26,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "int",
           include: ["**/*.int.test.ts"],
@@ -30,6 +37,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "e2e",
           include: ["**/*.e2e.test.ts"],

@@ -9,18 +9,12 @@
  * Composition errors are printed one per line with their code, and the process exits 1.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { composeServices } from "@apollo/composition";
 import { isSubgraphName, SUBGRAPHS, defaultSubgraphUrl } from "@ecom/config";
-import type * as graphqlModule from "graphql";
-import { parse, print, type DocumentNode, type GraphQLError } from "graphql";
+import { parse, print, printSchema, type DocumentNode, type GraphQLError } from "graphql";
 import * as prettier from "prettier";
-
-// The schema composition returns was built by the CommonJS copy of graphql (what @apollo/* require); printing it
-// with the ES module copy (what vitest resolves a bare import to) fails graphql's duplicate-module check.
-const { printSchema } = createRequire(import.meta.url)("graphql") as typeof graphqlModule;
 
 /** Repository root (this file is scripts/compose.ts). */
 export const ROOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
