@@ -34,6 +34,8 @@ export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
+export { commonSubgraphOptions, loadTypeDefs } from "./subgraph-deps.ts";
+export type { SubgraphDeps } from "./subgraph-deps.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
 export type ResolverMap = object;

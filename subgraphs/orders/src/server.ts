@@ -1,7 +1,11 @@
-import { readFileSync } from "node:fs";
-import type { Logger, Metrics } from "@ecom/observability";
-import { createEntityClient, createSubgraphServer, type SubgraphServer } from "@ecom/service";
-import { parse } from "graphql";
+import {
+  commonSubgraphOptions,
+  createEntityClient,
+  createSubgraphServer,
+  loadTypeDefs,
+  type SubgraphDeps,
+  type SubgraphServer,
+} from "@ecom/service";
 import { createLoaders, OrdersRepository } from "./datasources/orders.ts";
 import type { Database } from "./datasources/prisma.ts";
 import { ProductCatalog } from "./datasources/products.ts";
@@ -9,15 +13,10 @@ import type { Env } from "./env.ts";
 import { createResolvers } from "./resolvers/index.ts";
 
 /** The subgraph's SDL, as composed into the supergraph. */
-export const typeDefs = parse(readFileSync(new URL("./schema.graphql", import.meta.url), "utf8"));
+export const typeDefs = loadTypeDefs(new URL("./schema.graphql", import.meta.url));
 
 /** Everything the server is built from; the boot file (index.ts) or a test provides it. */
-export interface ServerDeps {
-  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "PRODUCTS_URL" | "PRODUCTS_TIMEOUT">;
-  logger: Logger;
-  metrics: Metrics;
-  db: Database;
-}
+export type ServerDeps = SubgraphDeps<Database, Pick<Env, "PRODUCTS_URL" | "PRODUCTS_TIMEOUT">>;
 
 /** Builds the orders subgraph server (not listening). */
 export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
@@ -29,15 +28,10 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
   });
   const products = new ProductCatalog(fetchEntities, deps.env.PRODUCTS_URL);
   return createSubgraphServer({
-    name: "orders",
+    ...commonSubgraphOptions("orders", deps),
     typeDefs,
     resolvers: createResolvers({ orders, products }),
-    logger: deps.logger,
-    metrics: deps.metrics,
     // Products is not a readiness dependency: while it is down, orders still serve reads and idempotent replays.
-    checks: [{ name: "postgres", check: deps.db.check }],
-    internalSecret: deps.env.INTERNAL_SECRET,
     createLoaders: () => createLoaders(orders),
-    development: deps.env.NODE_ENV === "development",
   });
 }

@@ -1,35 +1,21 @@
-import { readFileSync } from "node:fs";
-import type { Logger, Metrics } from "@ecom/observability";
-import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
-import { parse } from "graphql";
+import { commonSubgraphOptions, createSubgraphServer, loadTypeDefs, type SubgraphDeps, type SubgraphServer } from "@ecom/service";
 import type { Database } from "./datasources/prisma.ts";
 import { createLoaders, SearchIndex } from "./datasources/search-index.ts";
-import type { Env } from "./env.ts";
 import { createResolvers } from "./resolvers/index.ts";
 
 /** The subgraph's SDL, as composed into the supergraph. */
-export const typeDefs = parse(readFileSync(new URL("./schema.graphql", import.meta.url), "utf8"));
+export const typeDefs = loadTypeDefs(new URL("./schema.graphql", import.meta.url));
 
 /** Everything the server is built from; the boot file (index.ts) or a test provides it. */
-export interface ServerDeps {
-  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET">;
-  logger: Logger;
-  metrics: Metrics;
-  db: Database;
-}
+export type ServerDeps = SubgraphDeps<Database>;
 
 /** Builds the search subgraph server (not listening). */
 export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
   const index = new SearchIndex(deps.db.prisma);
   return createSubgraphServer({
-    name: "search",
+    ...commonSubgraphOptions("search", deps),
     typeDefs,
     resolvers: createResolvers({ index }),
-    logger: deps.logger,
-    metrics: deps.metrics,
-    checks: [{ name: "postgres", check: deps.db.check }],
-    internalSecret: deps.env.INTERNAL_SECRET,
     createLoaders,
-    development: deps.env.NODE_ENV === "development",
   });
 }

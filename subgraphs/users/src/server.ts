@@ -1,22 +1,15 @@
-import { readFileSync } from "node:fs";
 import { createTokenIssuer, jwksOf, type SigningKey } from "@ecom/auth";
-import type { Logger, Metrics } from "@ecom/observability";
-import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
-import { parse } from "graphql";
+import { commonSubgraphOptions, createSubgraphServer, loadTypeDefs, type SubgraphDeps, type SubgraphServer } from "@ecom/service";
 import type { Database } from "./datasources/prisma.ts";
 import { createLoaders, UsersRepository } from "./datasources/users.ts";
 import type { Env } from "./env.ts";
 import { createResolvers } from "./resolvers/index.ts";
 
 /** The subgraph's SDL, as composed into the supergraph. */
-export const typeDefs = parse(readFileSync(new URL("./schema.graphql", import.meta.url), "utf8"));
+export const typeDefs = loadTypeDefs(new URL("./schema.graphql", import.meta.url));
 
 /** Everything the server is built from; the boot file (index.ts) or a test provides it. */
-export interface ServerDeps {
-  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_TTL">;
-  logger: Logger;
-  metrics: Metrics;
-  db: Database;
+export interface ServerDeps extends SubgraphDeps<Database, Pick<Env, "JWT_ISSUER" | "JWT_AUDIENCE" | "JWT_TTL">> {
   signingKey: SigningKey;
 }
 
@@ -27,15 +20,10 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
   const issueToken = createTokenIssuer(deps.signingKey, { issuer: deps.env.JWT_ISSUER, audience: deps.env.JWT_AUDIENCE, ttlSeconds });
   const jwks = jwksOf(deps.signingKey);
   return createSubgraphServer({
-    name: "users",
+    ...commonSubgraphOptions("users", deps),
     typeDefs,
     resolvers: createResolvers({ users, issueToken, tokenTtlSeconds: ttlSeconds }),
-    logger: deps.logger,
-    metrics: deps.metrics,
-    checks: [{ name: "postgres", check: deps.db.check }],
-    internalSecret: deps.env.INTERNAL_SECRET,
     createLoaders: () => createLoaders(users),
-    development: deps.env.NODE_ENV === "development",
     routes: (app) => {
       // The gateway verifies tokens with these public keys (cached there; rotated by publishing both keys).
       app.get("/.well-known/jwks.json", (_req, res) => {
