@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import {
   SUBGRAPH_NAMES,
   baseEnv,
+  booleanFlag,
   durationMs,
   evenIfOtherVariablesFail,
   httpUrl,
@@ -35,6 +36,10 @@ export const envSchema = z
     SUBGRAPH_TIMEOUT: durationMs("5s"),
     /** The supergraph SDL; a relative path is resolved from the working directory. */
     SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH_PATH),
+    /** Watch SUPERGRAPH_PATH and swap in each valid new version without a restart (an invalid one is refused). */
+    SUPERGRAPH_WATCH: booleanFlag(true),
+    /** How often the supergraph file is checked for changes. */
+    SUPERGRAPH_WATCH_INTERVAL: durationMs("1s"),
     ...subgraphUrlEnv,
   })
   .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);

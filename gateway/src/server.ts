@@ -26,7 +26,7 @@ import type { GatewayContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
 import { createSubgraphDataSource, type SubgraphFetch } from "./subgraph-datasource.ts";
-import { subgraphReadinessCheck, subgraphsOf, type SubgraphEndpoint } from "./supergraph.ts";
+import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint, type SupergraphControl } from "./supergraph.ts";
 
 /** Everything the gateway is built from; the boot file (index.ts) or a test provides it. */
 export interface GatewayServerDeps {
@@ -60,8 +60,10 @@ export interface GatewayServer {
   app: Express;
   httpServer: http.Server;
   apollo: ApolloServer<GatewayContext>;
-  /** The subgraphs and the URLs the gateway calls them at. */
-  subgraphs: readonly SubgraphEndpoint[];
+  /** The subgraphs of the supergraph being served and the URLs the gateway calls them at. */
+  readonly subgraphs: readonly SubgraphEndpoint[];
+  /** The supergraph being served; `supergraph.reload(sdl)` swaps a new one in (the file watcher calls it). */
+  supergraph: SupergraphControl;
   /** Starts listening; resolves with the URL of `/graphql`. */
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
   /** Stops accepting requests, drains the ones in flight, stops the gateway. Idempotent. */
@@ -76,13 +78,18 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const httpServer = http.createServer(app);
   let loaded = false;
 
-  const subgraphs = subgraphsOf(deps.supergraphSdl).map((s) => ({ name: s.name, url: deps.subgraphUrls?.[s.name] ?? s.url }));
-  const urlOf = new Map(subgraphs.map((s) => [s.name, s.url]));
+  const supergraph = createSupergraphControl({
+    initialSdl: deps.supergraphSdl,
+    ...(deps.subgraphUrls ? { subgraphUrls: deps.subgraphUrls } : {}),
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
   const auth = createAuthPlugin<GatewayContext>({ verifyToken: deps.verifyToken });
   const gatewayLogger = deps.logger.child({ component: "apollo-gateway" });
 
   const gateway = new ApolloGateway({
-    supergraphSdl: deps.supergraphSdl,
+    // A manager rather than a string, so that supergraph.reload() can swap the supergraph while serving.
+    supergraphSdl: supergraph.manager,
     logger: {
       debug: (message) => gatewayLogger.debug(String(message)),
       info: (message) => gatewayLogger.info(String(message)),
@@ -92,7 +99,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     buildService: ({ name, url }) =>
       createSubgraphDataSource<GatewayContext>({
         name,
-        url: urlOf.get(name) ?? url ?? "",
+        url: deps.subgraphUrls?.[name] ?? url ?? "",
         internalSecret: deps.env.INTERNAL_SECRET,
         timeoutMs: deps.env.SUBGRAPH_TIMEOUT,
         identityOf: (context) => auth.identityOf(context),
@@ -129,15 +136,18 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   await apollo.start();
   loaded = true;
 
-  const checks: ReadinessCheck[] = [
-    {
-      name: "supergraph",
-      check: async () => {
-        if (!loaded) throw new Error("supergraph not loaded");
-      },
+  const supergraphCheck: ReadinessCheck = {
+    name: "supergraph",
+    check: async () => {
+      if (!loaded) throw new Error("supergraph not loaded");
     },
-    ...subgraphs.map((s) => subgraphReadinessCheck(s, deps.readinessTimeoutMs)),
-  ];
+  };
+  // Read on every /health/ready: refilled in place when a reload changes the subgraphs.
+  const checks: ReadinessCheck[] = [];
+  const checkSubgraphsOf = (subgraphs: readonly SubgraphEndpoint[]) =>
+    checks.splice(0, checks.length, supergraphCheck, ...subgraphs.map((s) => subgraphReadinessCheck(s, deps.readinessTimeoutMs)));
+  checkSubgraphsOf(supergraph.current().subgraphs);
+  supergraph.onChange((current) => checkSubgraphsOf(current.subgraphs));
   const handlers = createObservabilityHandlers({
     metrics: deps.metrics,
     checks,
@@ -157,5 +167,15 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     }),
   );
 
-  return { app, httpServer, apollo, subgraphs, listen: lifecycle.listen, stop: lifecycle.stop };
+  return {
+    app,
+    httpServer,
+    apollo,
+    get subgraphs() {
+      return supergraph.current().subgraphs;
+    },
+    supergraph,
+    listen: lifecycle.listen,
+    stop: lifecycle.stop,
+  };
 }

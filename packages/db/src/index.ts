@@ -15,3 +15,4 @@ export { databaseUrlFor } from "@ecom/config";
 export type { DatabaseUrlOptions } from "@ecom/config";
 export { createPrismaAdapter, createServiceDatabase, checkPostgres } from "./runtime.ts";
 export type { PrismaAdapterOptions, PrismaClientClass, PrismaDatabase } from "./runtime.ts";
+export { postgresOutageReason } from "./outage.ts";

@@ -24,6 +24,7 @@ import {
   type ReadinessCheck,
 } from "@ecom/observability";
 import { createHttpLifecycle } from "./http-lifecycle.ts";
+import { createOutageHandling, type OutageClassifier } from "./outage.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
 export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagination.ts";
@@ -35,6 +36,16 @@ export { createHttpLifecycle } from "./http-lifecycle.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
 export { commonSubgraphOptions, loadTypeDefs } from "./subgraph-deps.ts";
+export {
+  createOutageHandling,
+  dependencyOutageOf,
+  DependencyUnavailableError,
+  isDependencyUnavailableError,
+  postgresOutage,
+  redisOutage,
+  DEFAULT_OUTAGE_CLASSIFIERS,
+} from "./outage.ts";
+export type { DependencyOutage, OutageClassifier, OutageHandling, OutageHandlingOptions } from "./outage.ts";
 export type { SubgraphDeps } from "./subgraph-deps.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
@@ -95,6 +106,12 @@ export interface SubgraphServerOptions<TLoaders> {
    * @default 10000
    */
   drainTimeoutMs?: number;
+  /**
+   * Recognise dependency outages: an error one of these claims makes the response HTTP 503 with `Retry-After`
+   * and SUBGRAPH_UNAVAILABLE (see outage.ts).
+   * @default DEFAULT_OUTAGE_CLASSIFIERS (DependencyUnavailableError, Redis, Postgres)
+   */
+  outageClassifiers?: readonly OutageClassifier[];
 }
 
 /** A built subgraph server, not yet listening. */
@@ -117,6 +134,12 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
   const dev = options.development ?? false;
+  const outages = createOutageHandling<SubgraphContext<TLoaders>>({
+    name: options.name,
+    logger: options.logger,
+    metrics: options.metrics,
+    ...(options.outageClassifiers ? { classifiers: options.outageClassifiers } : {}),
+  });
 
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]),
@@ -125,15 +148,19 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     // handler would race it and re-raise the signal.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: dev,
-    formatError: createErrorFormatter({
-      exposeInternals: dev,
-      onInternalError: (error) => options.logger.error({ err: error }, "unexpected error in resolver"),
-    }),
+    // An unreachable database or Redis: 503 SUBGRAPH_UNAVAILABLE, never INTERNAL_SERVER_ERROR with the driver's text.
+    formatError: outages.formatError(
+      createErrorFormatter({
+        exposeInternals: dev,
+        onInternalError: (error) => options.logger.error({ err: error }, "unexpected error in resolver"),
+      }),
+    ),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.drainTimeoutMs ?? 10_000 }),
       // Federated tracing (ftv1) only serves Apollo Studio; it costs on every request, so it is off.
       ApolloServerPluginInlineTraceDisabled(),
       createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
+      outages.plugin,
       ...(dev ? [] : [ApolloServerPluginLandingPageDisabled()]),
       ...(options.plugins ?? []),
     ],
