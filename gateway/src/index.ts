@@ -1,7 +1,7 @@
 /** Boots the gateway: env -> deps -> server -> listen -> graceful shutdown. */
 import { createTokenVerifier } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { loadEnv, subgraphUrlOverrides } from "./env.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
@@ -21,4 +21,4 @@ const server = await createGatewayServer({
 });
 const { url } = await server.listen(env.PORT, env.HOST);
 logger.info({ url, subgraphs: Object.fromEntries(server.subgraphs.map((s) => [s.name, s.url])) }, "gateway ready");
-runUntilSignal(() => server.stop(), { logger });
+runUntilSignal(() => server.stop(), { logger, timeoutMs: shutdownTimings(env).forcedExitMs });
