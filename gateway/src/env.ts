@@ -10,6 +10,7 @@ import {
   loadEnvOrExit,
   port,
   refuseDevSecretInProduction,
+  shutdownEnv,
   subgraphUrlVariable,
   z,
   type RawEnv,
@@ -26,6 +27,7 @@ const subgraphUrlEnv = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraph
 export const envSchema = z
   .object({
     ...baseEnv,
+    ...shutdownEnv,
     ...internalSecretEnv,
     PORT: port(4000),
     /** Where the users subgraph publishes the public keys of access tokens. */

@@ -21,7 +21,7 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from "@ecom/observability";
-import { createHttpLifecycle } from "@ecom/service";
+import { createHttpLifecycle, shutdownTimings } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
 import type { Env } from "./env.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
@@ -30,7 +30,7 @@ import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint,
 
 /** Everything the gateway is built from; the boot file (index.ts) or a test provides it. */
 export interface GatewayServerDeps {
-  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT">;
+  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT"> & Partial<Pick<Env, "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT">>;
   logger: Logger;
   metrics: Metrics;
   /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
@@ -73,6 +73,8 @@ export interface GatewayServer {
 /** Builds the gateway (loads the supergraph). Does not listen: call `listen` (the boot file does). */
 export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
   const dev = deps.env.NODE_ENV === "development";
+  // SHUTDOWN_DELAY and DRAIN_TIMEOUT: readiness fails first, then in-flight requests finish (packages/service).
+  const timings = shutdownTimings(deps.env);
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
@@ -124,7 +126,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       onInternalError: (error) => deps.logger.error({ err: error }, "unexpected error in the gateway"),
     }),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: timings.drainTimeoutMs }),
       dev ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       createObservabilityPlugin<GatewayContext>({ logger: deps.logger, metrics: deps.metrics }),
       auth,
@@ -132,7 +134,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     ],
   });
   // Stopping drains in-flight requests (DrainHttpServer), then stops the gateway.
-  const lifecycle = createHttpLifecycle({ httpServer, apollo });
+  const lifecycle = createHttpLifecycle({ httpServer, apollo, shutdownDelayMs: timings.shutdownDelayMs });
   await apollo.start();
   loaded = true;
 

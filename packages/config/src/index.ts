@@ -170,6 +170,20 @@ export const baseEnv = {
   HOST: z.string().default("0.0.0.0"),
 };
 
+/**
+ * Graceful shutdown of a long-running process (packages/service `runUntilSignal` reads them through
+ * `shutdownTimings`): on SIGTERM readiness answers 503 at once and the process keeps serving for
+ * `SHUTDOWN_DELAY` (so load balancers stop sending), then stops accepting and lets in-flight requests and jobs
+ * finish for up to `DRAIN_TIMEOUT`; it exits by force only after both plus a margin. Kubernetes'
+ * `terminationGracePeriodSeconds` must outlast the preStop pause plus that (k8s:check verifies it).
+ */
+export const shutdownEnv = {
+  /** How long readiness fails before the listener closes. @default "0s" (Kubernetes sets it with its preStop pause) */
+  SHUTDOWN_DELAY: durationMs("0s"),
+  /** How long in-flight requests and jobs may take to finish once stopping. @default "10s" */
+  DRAIN_TIMEOUT: durationMs("10s"),
+};
+
 /** Development default of `INTERNAL_SECRET`, refused in production by {@link internalSecretEnv}'s rule. */
 export const DEV_INTERNAL_SECRET = "dev-internal-secret-change-me";
 
@@ -199,7 +213,7 @@ export interface SubgraphEnvOptions<Key extends string> {
 }
 
 /**
- * The env schema of a subgraph: {@link baseEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
+ * The env schema of a subgraph: {@link baseEnv}, {@link shutdownEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
  * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), then the subgraph's own variables
  * (`extra`). Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
  * when another variable is invalid ({@link evenIfOtherVariablesFail}), so every problem is reported at once.
@@ -214,6 +228,7 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
 ) {
   const shape = {
     ...baseEnv,
+    ...shutdownEnv,
     ...internalSecretEnv,
     PORT: port(SUBGRAPHS[name]),
     DATABASE_URL: postgresUrl().default(databaseUrlFor(name)),

@@ -139,6 +139,8 @@ describe("subgraphEnvSchema", () => {
       NODE_ENV: "development",
       LOG_LEVEL: "info",
       HOST: "0.0.0.0",
+      SHUTDOWN_DELAY: 0,
+      DRAIN_TIMEOUT: 10_000,
       INTERNAL_SECRET: DEV_INTERNAL_SECRET,
       PORT: 4004,
       DATABASE_URL: "postgres://ecom_orders:ecom_orders@127.0.0.1:5432/ecom_orders",

@@ -1,6 +1,6 @@
 /** Boots the products subgraph: env -> deps -> server -> listen -> graceful shutdown. */
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadEnv } from "./env.ts";
 import { createServer } from "./server.ts";
@@ -22,5 +22,5 @@ runUntilSignal(
     await server.stop();
     await db.close();
   },
-  { logger },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

@@ -1,7 +1,7 @@
 /** Boots the users subgraph: env -> deps -> server -> listen -> graceful shutdown. */
 import { loadSigningKey } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadEnv } from "./env.ts";
 import { createServer } from "./server.ts";
@@ -21,5 +21,5 @@ runUntilSignal(
     await server.stop();
     await db.close();
   },
-  { logger },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );
