@@ -22,12 +22,20 @@ export enum ErrorCode {
   /** Apollo Server's own codes for a query that does not parse or validate, kept as Apollo clients expect. */
   GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED",
   GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED",
+  /** Apollo Server's code for a request that is not a GraphQL request (bad body, bad operationName...). */
+  BAD_REQUEST = "BAD_REQUEST",
+  /** Apollo Server's code when no operation matches (unknown operationName, several operations without one). */
+  OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE",
+  /** Automatic persisted queries: the hash is not known yet (send the query with it). */
+  PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND",
+  /** Automatic persisted queries are off on this server. */
+  PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED",
 }
 
-/** Apollo Server's protocol-level codes, passed through unchanged so Apollo clients keep working. */
-const APOLLO_PROTOCOL_CODES = ["BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE"];
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
-const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...APOLLO_PROTOCOL_CODES]);
+/** True when `code` is one of {@link ErrorCode} (what metrics may use as a label value). */
+export const isKnownErrorCode = (code: unknown): code is ErrorCode => typeof code === "string" && KNOWN_CODES.has(code);
 
 /** Extra, machine-readable details placed next to `code` in `extensions`. */
 export type ErrorDetails = Record<string, unknown>;
