@@ -89,17 +89,28 @@ export interface ErrorFormatterOptions {
   onInternalError?: (error: unknown) => void;
 }
 
+// graphql-js's suggestions ("Did you mean "orders"?", "Did you mean the enum value "SMS"?") name fields, types and
+// enum values of the schema: with introspection off, they would let a client map the schema one typo at a time.
+// Apollo Server's hideSchemaDetailsFromClientErrors strips them from validation errors only, not from variable
+// coercion errors, so the formatter strips them from every message.
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/** `message` without graphql-js's "Did you mean ...?" suggestions. */
+export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, "").trim();
+
 /**
  * An Apollo Server `formatError`: errors with a known code pass through (without stack traces unless
  * `exposeInternals`); anything else becomes INTERNAL_SERVER_ERROR with a generic message, so database errors and
- * stack traces never reach clients in production.
+ * stack traces never reach clients in production. Outside development (`exposeInternals` false) "Did you mean"
+ * suggestions are removed from every message.
  */
 export function createErrorFormatter(options: ErrorFormatterOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = errorCodeOf(formatted);
     const { stacktrace, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     if (code !== undefined && KNOWN_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return { ...formatted, extensions: options.exposeInternals ? { ...extensions, stacktrace } : extensions };
+      if (options.exposeInternals) return { ...formatted, extensions: { ...extensions, stacktrace } };
+      return { ...formatted, message: withoutSuggestions(formatted.message), extensions };
     }
     options.onInternalError?.(error);
     if (options.exposeInternals) return { ...formatted, extensions: { ...extensions, stacktrace, code: ErrorCode.INTERNAL_SERVER_ERROR } };
