@@ -5,6 +5,7 @@
  * Every problem is collected and reported at once, so a misconfigured deployment is fixed in one round trip.
  */
 import { z } from "zod";
+import { databaseEnv, executionLimitsEnv, httpLimitsEnv, queryLimitsEnv } from "./limits.ts";
 import { databaseUrlFor, SUBGRAPHS, type SubgraphName } from "./topology.ts";
 
 export { z };
@@ -57,7 +58,7 @@ export function parseEnv<S extends z.ZodType>(service: string, schema: S, env: R
       });
   const implicit = implicitNodeEnvProblem(cleaned, cleaned["HOST"]);
   if (implicit) problems.push(implicit);
-  if (problems.length === 0) return result.data;
+  if (result.success && problems.length === 0) return result.data;
   throw new ConfigError(service, problems);
 }
 
@@ -240,8 +241,8 @@ export interface SubgraphEnvOptions<Key extends string> {
 
 /**
  * The env schema of a subgraph: {@link baseEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
- * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), then the subgraph's own variables
- * (`extra`). Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
+ * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), the limits every subgraph has
+ * (`QUERY_MAX_*`, `DB_*`, `HTTP_*`, `RESULT_*`, `DATALOADER_MAX_BATCH`), then the subgraph's own variables (`extra`). Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
  * when another variable is invalid ({@link evenIfOtherVariablesFail}), so every problem is reported at once.
  *
  * @example
@@ -257,6 +258,10 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
     ...internalSecretEnv,
     PORT: port(SUBGRAPHS[name]),
     DATABASE_URL: postgresUrl().default(databaseUrlFor(name)),
+    ...queryLimitsEnv,
+    ...databaseEnv,
+    ...httpLimitsEnv,
+    ...executionLimitsEnv,
     ...extra,
   };
   type Common = { NODE_ENV: string; INTERNAL_SECRET: string } & Record<string, unknown>;
@@ -269,6 +274,27 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
   return z.object(shape).superRefine(productionRules, evenIfOtherVariablesFail);
 }
 
+export {
+  costConfigSchema,
+  fieldCostSchema,
+  listSizeSchema,
+  queryLimitsSchema,
+  queryLimitsEnv,
+  databaseEnv,
+  httpLimitsEnv,
+  executionLimitsEnv,
+  LIMIT_RULES,
+} from "./limits.ts";
+export type {
+  CostConfig,
+  CostConfigInput,
+  FieldCost,
+  LimitRule,
+  ListSize,
+  QueryLimits,
+  QueryLimitsEnv,
+  QueryLimitsInput,
+} from "./limits.ts";
 export {
   GATEWAY_PORT,
   SUBGRAPHS,
