@@ -33,7 +33,12 @@ import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint,
 /** Everything the gateway is built from; the boot file (index.ts) or a test provides it. */
 export interface GatewayServerDeps {
   env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT"> &
-    Partial<Pick<Env, "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG" | "SUBGRAPH_CONNECTIONS" | "QUERY_PLAN_CACHE_MIB">>;
+    Partial<
+      Pick<
+        Env,
+        "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG" | "SUBGRAPH_CONNECTIONS" | "QUERY_PLAN_CACHE_MIB"
+      >
+    >;
   logger: Logger;
   metrics: Metrics;
   /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
