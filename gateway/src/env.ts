@@ -1,5 +1,7 @@
 import { fileURLToPath } from "node:url";
 import {
+  GATEWAY_PORT,
+  SUBGRAPHS,
   SUBGRAPH_NAMES,
   baseEnv,
   durationMs,
@@ -28,9 +30,9 @@ export const envSchema = z
     ...baseEnv,
     ...shutdownEnv,
     ...internalSecretEnv,
-    PORT: port(4000),
+    PORT: port(GATEWAY_PORT),
     /** Where the users subgraph publishes the public keys of access tokens. */
-    JWKS_URL: httpUrl().default("http://localhost:4001/.well-known/jwks.json"),
+    JWKS_URL: httpUrl().default(`http://localhost:${SUBGRAPHS.users}/.well-known/jwks.json`),
     JWT_ISSUER: z.string().default("ecom-users"),
     JWT_AUDIENCE: z.string().default("ecom-gateway"),
     /** Per-subgraph request timeout; a subgraph slower than this is SUBGRAPH_UNAVAILABLE for that request. */
