@@ -3,7 +3,8 @@
  *
  *   1. checks Postgres and Redis answer (and says how to start them if not)
  *   2. generates missing Prisma clients, creates databases and roles, migrates, seeds the demo data
- *   3. starts every subgraph, then the gateway, each as its own process with prefixed logs
+ *   3. starts every subgraph, then the workers (event consumers, outbox relays) and the gateway, then the queue
+ *      dashboard, each as its own process with prefixed logs
  *   4. waits for each /health/ready with visible progress, then prints the URLs
  *   5. Ctrl-C (or any process dying) stops everything: no process is left behind
  */
@@ -85,7 +86,7 @@ function prefixLines(name: string, colorCode: number, stream: NodeJS.ReadableStr
 
 function startDeployable(d: Deployable, index: number, env: NodeJS.ProcessEnv): Running {
   const tsx = require.resolve("tsx/cli");
-  const child = spawn(process.execPath, [tsx, "src/index.ts"], {
+  const child = spawn(process.execPath, [tsx, d.entry], {
     cwd: d.dir,
     env: { ...env, ...d.env, PORT: String(d.port), FORCE_COLOR: color ? "1" : "0" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -173,17 +174,35 @@ async function main(): Promise<void> {
 
   const all = deployables(ROOT, env.START_BASE_PORT);
   const subgraphs = all.filter((d) => d.kind === "subgraph");
+  const workers = all.filter((d) => d.kind === "worker");
+  const dashboard = all.find((d) => d.kind === "dashboard");
   const gateway = all.find((d) => d.kind === "gateway");
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: env.NODE_ENV, REDIS_URL: env.REDIS_URL };
   const toolEnv = loadToolEnv();
+  // Queues are namespaced like the databases, so two platforms on one Redis (a test's and yours) never mix.
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: env.NODE_ENV,
+    REDIS_URL: env.REDIS_URL,
+    QUEUE_PREFIX: toolEnv.DATABASE_PREFIX,
+  };
 
   step(`starting ${subgraphs.length} subgraphs: ${subgraphs.map((s) => `${s.name}:${s.port}`).join(", ")}`);
   const started = subgraphs.map((d, i) => startDeployable(d, i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(d.name) }));
   await Promise.all(started.map((r) => waitReady(r, 90_000)));
+  if (workers.length > 0) {
+    step(`starting ${workers.length} workers: ${workers.map((w) => `${w.name}:${w.port}`).join(", ")}`);
+    const startedWorkers = workers.map((d, i) =>
+      startDeployable(d, subgraphs.length + i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(path.basename(d.dir)) }),
+    );
+    await Promise.all(startedWorkers.map((r) => waitReady(r, 90_000)));
+  }
   if (gateway) {
     step(`starting the gateway on :${gateway.port}`);
-    const g = startDeployable(gateway, subgraphs.length, childEnv);
+    const g = startDeployable(gateway, subgraphs.length + workers.length, childEnv);
     await waitReady(g, 90_000);
+  }
+  if (dashboard && env.NODE_ENV === "development") {
+    await waitReady(startDeployable(dashboard, all.length, childEnv), 60_000);
   }
 
   const lines = [
@@ -191,6 +210,8 @@ async function main(): Promise<void> {
     paint(32, "The platform is running."),
     ...(gateway ? [`  GraphQL gateway  http://localhost:${gateway.port}/graphql  (open it in a browser for Apollo Sandbox)`] : []),
     ...subgraphs.map((s) => `  ${s.name.padEnd(15)}  http://localhost:${s.port}/graphql`),
+    ...(workers.length > 0 ? [`  Workers:         ${workers.map((w) => `${w.name} :${w.port}`).join(", ")}`] : []),
+    ...(dashboard && env.NODE_ENV === "development" ? [`  Queue dashboard  http://localhost:${dashboard.port}/queues  (bull-board)`] : []),
     "  Every process:   /health/live  /health/ready  /metrics",
     "  Demo users:      alice@example.com, bob@example.com (CUSTOMER), admin@example.com (ADMIN); password password123",
     "Press Ctrl-C to stop everything.",

@@ -19,3 +19,7 @@ export type { FaultPoint, FaultInjector } from "./faults.ts";
 export { EVENT_TABLES_SQL, EVENT_PRISMA_MODELS } from "./schema.ts";
 export { pgDatabase } from "./pg-database.ts";
 export type { PgTransaction } from "./pg-database.ts";
+export { workerEnvShape } from "./worker-env.ts";
+export type { WorkerEnv } from "./worker-env.ts";
+export { createWorkerRuntime } from "./worker-runtime.ts";
+export type { WorkerRuntime, WorkerRuntimeOptions } from "./worker-runtime.ts";
