@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -97,8 +97,15 @@ describe("npm start", () => {
     // Every process the start script announced answers /health/ready.
     const ports = [...s.output().matchAll(/ready on :(\d+)/g)].map((m) => Number(m[1]));
     const subgraphDirs = readdirSync(path.join(ROOT, "subgraphs"), { withFileTypes: true }).filter((d) => d.isDirectory());
-    expect(ports.length).toBe(subgraphDirs.length + 1);
+    const workerCount = subgraphDirs.filter((d) => existsSync(path.join(ROOT, "subgraphs", d.name, "src", "worker.ts"))).length;
+    // Every subgraph, every worker, the gateway, and (development) the queue dashboard.
+    expect(ports.length).toBe(subgraphDirs.length + workerCount + 2);
     expect(ports).toContain(basePort);
+    const dashboard = /Queue dashboard\s+(http:\/\/localhost:\d+\/queues)/.exec(s.output())?.[1];
+    expect(dashboard, "the queue dashboard's URL is printed").toBeDefined();
+    const page = await fetch(dashboard!.replace("localhost", "127.0.0.1"));
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
     for (const port of ports) {
       const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
       expect(res.status, `port ${port}`).toBe(200);
