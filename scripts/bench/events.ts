@@ -173,11 +173,11 @@ async function main() {
     }
     const ratio = median(events) / median(raw);
     say("");
-    say("| pipeline                                   | per second (median) | p50 lag | p99 lag |");
-    say("| ------------------------------------------ | ------------------- | ------- | ------- |");
-    say(`| raw BullMQ (add -> no-op worker)           | ${median(raw).toFixed(0).padStart(19)} |       - |       - |`);
+    say("| pipeline                                     | per second (median) | p50 lag | p99 lag |");
+    say("| -------------------------------------------- | ------------------- | ------- | ------- |");
+    say(`| raw BullMQ (add -> no-op worker)             | ${median(raw).toFixed(0).padStart(19)} |       - |       - |`);
     say(
-      `| outbox -> relay -> consumer (inbox + effect) | ${median(events).toFixed(0).padStart(17)} | ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(7)} | ${`${percentile(lags, 99).toFixed(0)} ms`.padStart(7)} |`,
+      `| outbox -> relay -> consumer (inbox + effect) | ${median(events).toFixed(0).padStart(19)} | ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(7)} | ${`${percentile(lags, 99).toFixed(0)} ms`.padStart(7)} |`,
     );
     say("");
     say(`ratio events/raw: ${ratio.toFixed(2)} (target >= 0.33: ${ratio >= 1 / 3 ? "met" : "NOT met"})`);
