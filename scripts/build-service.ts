@@ -1,6 +1,7 @@
 /**
  * Bundles one deployable (`gateway` or `subgraphs/<name>`) for its container: `<ws>/src/index.ts` ->
- * `<ws>/dist/index.js` (ESM, Node 20).
+ * `<ws>/dist/index.js` (ESM, Node 20), and its worker `<ws>/src/worker.ts` -> `<ws>/dist/worker.js` when it has one
+ * (the same image runs both; the worker's Deployment sets the command).
  *
  * The `@ecom/*` workspace packages export TypeScript source, so they are inlined; every other npm package stays
  * external and is resolved at run time from the image's production `node_modules` (native addons, Prisma's wasm
@@ -36,7 +37,10 @@ export interface BuildServiceOptions {
 
 /** What {@link buildService} produced. */
 export interface BuildServiceResult {
+  /** `dist/index.js` (or the bundle of `entry`). */
   outfile: string;
+  /** Every bundle written: `outfile`, and `dist/worker.js` for a deployable with a worker. */
+  outfiles: string[];
   /** Bare module specifiers left to `node_modules` at run time. */
   externals: string[];
   /** Copied run-time assets, relative to the output folder. */
@@ -119,21 +123,24 @@ function runtimeAssets(srcDir: string, relative = ""): string[] {
   return found;
 }
 
-/** Bundles one deployable into `<workspace>/dist/index.js`. */
+/** Bundles one deployable into `<workspace>/dist/index.js` (and `dist/worker.js`). */
 export async function buildService(options: BuildServiceOptions): Promise<BuildServiceResult> {
   const workspace = path.resolve(ROOT, options.workspace);
   const entry = path.join(workspace, options.entry ?? "src/index.ts");
   const outdir = path.resolve(workspace, options.outdir ?? "dist");
   if (!existsSync(entry)) throw new Error(`no entry point: ${path.relative(ROOT, entry)}`);
+  const worker = path.join(workspace, "src", "worker.ts");
+  const entries = options.entry === undefined && existsSync(worker) ? [entry, worker] : [entry];
 
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const externals = new Set<string>();
   const outfile = path.join(outdir, "index.js");
+  const outfiles = entries.map((e) => (e === entry ? outfile : path.join(outdir, `${path.basename(e, ".ts")}.js`)));
   const result = await build({
     absWorkingDir: workspace,
-    entryPoints: [entry],
-    outfile,
+    entryPoints: entries.map((e, i) => ({ in: e, out: path.basename(outfiles[i]!, ".js") })),
+    outdir,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -155,7 +162,7 @@ export async function buildService(options: BuildServiceOptions): Promise<BuildS
   const srcDir = path.dirname(entry);
   const assets = runtimeAssets(srcDir);
   for (const asset of assets) cpSync(path.join(srcDir, asset), path.join(outdir, asset));
-  return { outfile, externals: sortedExternals, assets, metafile: result.metafile };
+  return { outfile, outfiles, externals: sortedExternals, assets, metafile: result.metafile };
 }
 
 /** The workspace to build: the argument, else the current folder (as `npm run build` in a workspace runs it). */
@@ -173,8 +180,9 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1] === fileU
   buildService({ workspace })
     .then((r) => {
       const kb = Math.round(r.metafile.outputs[path.relative(path.resolve(ROOT, workspace), r.outfile)]?.bytes ?? 0) / 1024;
+      const built = r.outfiles.map((f) => path.relative(ROOT, f)).join(" + ");
       process.stdout.write(
-        `built ${path.relative(ROOT, r.outfile)} (${kb.toFixed(0)} KiB, ${Date.now() - started} ms); ` +
+        `built ${built} (${kb.toFixed(0)} KiB, ${Date.now() - started} ms); ` +
           `external: ${r.externals.join(", ") || "none"}${r.assets.length ? `; assets: ${r.assets.join(", ")}` : ""}\n`,
       );
     })

@@ -46,7 +46,8 @@ export const SHUTDOWN = {
   terminationGracePeriodSeconds: 35,
 } as const;
 
-export type DeployKind = Deployable["kind"] | "worker";
+/** The kinds that are deployed (the queue dashboard is a development tool, never deployed). */
+export type DeployKind = Exclude<Deployable["kind"], "dashboard">;
 
 /** Resource requests and limits by kind of deployable (overlays scale them). */
 export const RESOURCES: Record<DeployKind, { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }> = {
@@ -158,7 +159,7 @@ export const REDIS_URL = "redis://redis:6379/0";
 
 /** Every deployable with its deploy facts, in topology order (subgraphs by port, workers, then the gateway). */
 export function deployTargets(root = ROOT): DeployTarget[] {
-  const list = deployables(root);
+  const list = deployables(root).filter((d) => d.kind !== "dashboard");
   const byName = new Map(list.map((d) => [d.name, d]));
   const tag = imageTag(root);
   return list.map((d): DeployTarget => {

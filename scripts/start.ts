@@ -3,7 +3,8 @@
  *
  *   1. checks Postgres and Redis answer (and says how to start them if not)
  *   2. generates missing Prisma clients, creates databases and roles, migrates, seeds the demo data
- *   3. starts every subgraph, then the gateway, each as its own process with prefixed logs
+ *   3. starts every subgraph and worker (event consumers, outbox relays), then the gateway, then the queue
+ *      dashboard (development), each as its own process with prefixed logs
  *   4. waits for each /health/ready with visible progress, then prints the URLs
  *   5. supervises them: a process that dies is restarted with exponential backoff; one that keeps dying
  *      (START_MAX_RESTARTS in a row) makes `npm start` give up, saying which and why
@@ -121,7 +122,7 @@ function startDeployable(d: Deployable, index: number, env: NodeJS.ProcessEnv, p
     name: d.name,
     policy,
     start: () => {
-      const child = spawn(process.execPath, [tsx, d.entry ?? "src/index.ts"], {
+      const child = spawn(process.execPath, [tsx, d.entry], {
         cwd: d.dir,
         env: { ...env, ...d.env, ...(d.port === undefined ? {} : { PORT: String(d.port) }), FORCE_COLOR: color ? "1" : "0" },
         stdio: ["ignore", "pipe", "pipe"],
@@ -199,12 +200,20 @@ async function main(): Promise<void> {
 
   const all = deployables(ROOT, env.START_BASE_PORT);
   const subgraphs = all.filter((d) => d.kind === "subgraph");
+  const workers = all.filter((d) => d.kind === "worker");
+  const dashboard = all.find((d) => d.kind === "dashboard");
   const gateway = all.find((d) => d.kind === "gateway");
-  // Workers (and any other kind) start with the subgraphs and are supervised the same way.
-  const others = all.filter((d) => d.kind !== "subgraph" && d.kind !== "gateway");
+  // Workers (and any other deployed kind) start with the subgraphs and are supervised the same way.
+  const others = all.filter((d) => d.kind !== "subgraph" && d.kind !== "gateway" && d.kind !== "dashboard");
   const policy: Partial<RestartPolicy> = { maxRestarts: env.START_MAX_RESTARTS, initialDelayMs: env.START_RESTART_DELAY };
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: env.NODE_ENV, REDIS_URL: env.REDIS_URL };
   const toolEnv = loadToolEnv();
+  // Queues are namespaced like the databases, so two platforms on one Redis (a test's and yours) never mix.
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: env.NODE_ENV,
+    REDIS_URL: env.REDIS_URL,
+    QUEUE_PREFIX: toolEnv.DATABASE_PREFIX,
+  };
 
   step(`starting ${subgraphs.length} subgraphs: ${subgraphs.map((s) => `${s.name}:${s.port}`).join(", ")}`);
   const started = subgraphs.map((d, i) => startDeployable(d, i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(d.name) }, policy));
@@ -217,8 +226,11 @@ async function main(): Promise<void> {
   await Promise.all(started.map((r) => waitReady(r, 90_000)));
   if (gateway) {
     step(`starting the gateway on :${gateway.port}`);
-    const g = startDeployable(gateway, subgraphs.length, childEnv, policy);
+    const g = startDeployable(gateway, subgraphs.length + others.length, childEnv, policy);
     await waitReady(g, 90_000);
+  }
+  if (dashboard && env.NODE_ENV === "development") {
+    await waitReady(startDeployable(dashboard, all.length, childEnv, policy), 60_000);
   }
 
   const lines = [
@@ -226,6 +238,8 @@ async function main(): Promise<void> {
     paint(32, "The platform is running."),
     ...(gateway ? [`  GraphQL gateway  http://localhost:${gateway.port}/graphql  (open it in a browser for Apollo Sandbox)`] : []),
     ...subgraphs.map((s) => `  ${s.name.padEnd(15)}  http://localhost:${s.port}/graphql`),
+    ...(workers.length > 0 ? [`  Workers:         ${workers.map((w) => `${w.name} :${w.port}`).join(", ")}`] : []),
+    ...(dashboard && env.NODE_ENV === "development" ? [`  Queue dashboard  http://localhost:${dashboard.port}/queues  (bull-board)`] : []),
     "  Every process:   /health/live  /health/ready  /metrics",
     "  Demo users:      alice@example.com, bob@example.com (CUSTOMER), admin@example.com (ADMIN); password password123",
     "A process that dies is restarted (with backoff); Ctrl-C stops everything.",

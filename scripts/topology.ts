@@ -1,20 +1,21 @@
-/** The deployables `npm start` runs: every subgraph with a boot file, then the gateway. */
+/**
+ * The deployables `npm start` runs: every subgraph with a boot file, each subgraph's worker (`src/worker.ts`: its
+ * event consumers and outbox relay), the gateway, and in development the queue dashboard.
+ */
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
-import { GATEWAY_PORT, SUBGRAPHS, isSubgraphName, subgraphUrlVariable } from "@ecom/config";
+import { GATEWAY_PORT, QUEUE_DASHBOARD_PORT, SUBGRAPHS, WORKER_PORT_OFFSET, isSubgraphName, subgraphUrlVariable } from "@ecom/config";
 
 export interface Deployable {
   name: string;
-  /** Every kind is started and supervised the same way by `npm start`; the gateway starts last. */
-  kind: "subgraph" | "gateway" | "worker";
+  /** Every kind is started and supervised the same way by `npm start`; `dashboard`: development only (the queue
+   * dashboard), never deployed. */
+  kind: "subgraph" | "worker" | "gateway" | "dashboard";
   dir: string;
+  /** The file it runs, relative to `dir`. */
+  entry: string;
   /** Where its `/health/ready` answers (and its `PORT`). */
   port: number;
-  /**
-   * Boot file, relative to `dir`.
-   * @default "src/index.ts"
-   */
-  entry?: string;
   /** Extra environment for this process. */
   env: Record<string, string>;
 }
@@ -37,10 +38,22 @@ export function deployables(root: string, basePort = GATEWAY_PORT): Deployable[]
     name,
     kind: "subgraph",
     dir: path.join(base, name),
+    entry: "src/index.ts",
     port: isSubgraphName(name) ? SUBGRAPHS[name] + offset : nextPort++,
     env: {},
   }));
-  const result = [...subgraphs];
+  // A worker listens (health, metrics) WORKER_PORT_OFFSET above its subgraph.
+  const workers: Deployable[] = subgraphs
+    .filter((s) => existsSync(path.join(s.dir, "src", "worker.ts")))
+    .map((s) => ({
+      name: `${s.name}-worker`,
+      kind: "worker",
+      dir: s.dir,
+      entry: "src/worker.ts",
+      port: s.port + WORKER_PORT_OFFSET,
+      env: {},
+    }));
+  const result = [...subgraphs, ...workers];
   if (existsSync(path.join(root, "gateway", "src", "index.ts"))) {
     // The gateway reaches every subgraph at the port it was started on.
     const urls = Object.fromEntries(subgraphs.map((s) => [subgraphUrlVariable(s.name), `http://127.0.0.1:${s.port}/graphql`]));
@@ -49,8 +62,19 @@ export function deployables(root: string, basePort = GATEWAY_PORT): Deployable[]
       name: "gateway",
       kind: "gateway",
       dir: path.join(root, "gateway"),
+      entry: "src/index.ts",
       port: basePort,
       env: { ...urls, ...(users ? { JWKS_URL: `http://127.0.0.1:${users.port}/.well-known/jwks.json` } : {}) },
+    });
+  }
+  if (workers.length > 0 && existsSync(path.join(root, "scripts", "queue-dashboard.ts"))) {
+    result.push({
+      name: "queues",
+      kind: "dashboard",
+      dir: root,
+      entry: "scripts/queue-dashboard.ts",
+      port: QUEUE_DASHBOARD_PORT + offset,
+      env: {},
     });
   }
   return result;

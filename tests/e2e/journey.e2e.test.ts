@@ -14,10 +14,12 @@ import {
   OrderDocument,
   PlaceOrderDocument,
   ProductDocument,
+  RegisterDocument,
   SearchDocument,
   type GraphQLRequestError,
 } from "@ecom/client";
 import { DEMO_PASSWORD, demoCategories, demoOrders, demoProducts, demoUsers } from "@ecom/demo-data";
+import { sql } from "@ecom/testing";
 import { createPlatform } from "./platform.ts";
 
 const userByEmail = (email: string) => demoUsers.find((u) => u.email === email)!;
@@ -273,7 +275,88 @@ describe("journey through the platform", () => {
       inStock: false,
     });
   });
+
+  it("lets an ADMIN create and restock a product that search then finds in stock, with one correlation id in every worker's logs", async () => {
+    const { client } = await platform.login(admin.email);
+    const correlationId = `e2e-events-${randomBytes(4).toString("hex")}`;
+    const traced = client.withHeaders({ "x-correlation-id": correlationId });
+    const word = `zephyr${randomBytes(3).toString("hex")}`;
+    const category = demoCategories[0]!;
+    const { createProduct } = await traced.request(CREATE_PRODUCT, {
+      input: { sku: newSku(), name: `Lamp ${word}`, description: `A ${word} lamp.`, priceAmount: 2599, categoryId: category.id },
+    });
+
+    // Inventory knows the product once its product.created.v1 arrived: until then restock is NOT_FOUND.
+    const restocked = await eventually(async () => {
+      try {
+        return (await traced.request(RESTOCK, { productId: createProduct.id, quantity: 7 })).restock;
+      } catch (error) {
+        if (isGraphQLRequestError(error) && error.errors.some((e) => e.extensions?.["code"] === "NOT_FOUND")) return undefined;
+        throw error;
+      }
+    }, "inventory to hear of the new product");
+    expect(restocked).toEqual({ id: createProduct.id, stock: 7, inStock: true });
+
+    const hit = await eventually(async () => {
+      const { search } = await platform.client().request(SearchDocument, { query: word, first: 5 });
+      const node = search.edges.map((e) => e.node).find((n) => n.id === createProduct.id);
+      return node?.inStock ? node : undefined;
+    }, "search to find the product in stock");
+    expect(hit).toMatchObject({ id: createProduct.id, name: `Lamp ${word}`, inStock: true });
+
+    // The request's correlation id went into product.created.v1 and stock.changed.v1 and the workers' log lines.
+    for (const worker of ["inventory", "search"] as const) {
+      const lines = platform.workers[worker]!.process.output()
+        .split("\n")
+        .filter((l) => l.includes(correlationId));
+      expect(
+        lines.some((l) => l.includes('"msg":"message applied"')),
+        `${worker} worker logs ${correlationId}`,
+      ).toBe(true);
+    }
+  });
+
+  it("welcomes a new user with a notification, delivered once through the development transport", async () => {
+    const email = `new-${randomBytes(4).toString("hex")}@example.com`;
+    const { register } = await platform.client().request(RegisterDocument, { input: { email, password: "password123", name: "Newcomer" } });
+    const client = platform.client().withToken(register.token);
+    const notifications = await eventually(async () => {
+      const { me } = await client.request(MY_NOTIFICATIONS);
+      return me?.notifications.length ? me.notifications : undefined;
+    }, "the welcome notification");
+    expect(notifications).toEqual([{ subject: "Welcome to the shop" }]);
+    const sent = await eventually(async () => {
+      const rows = await sql(
+        platform.subgraphs.notifications.db.url,
+        "SELECT address, subject FROM development_messages WHERE address = $1",
+        [email],
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, "the welcome email to be sent");
+    expect(sent).toEqual([{ address: email, subject: "Welcome to the shop" }]);
+  });
 });
+
+/** Polls `check` until it returns a value (conditions, not sleeps: events take a moment), for up to 30 s. */
+async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const RESTOCK = parse(/* GraphQL */ `
+  mutation Restock($productId: ID!, $quantity: Int!) {
+    restock(productId: $productId, quantity: $quantity) {
+      id
+      stock
+      inStock
+    }
+  }
+`) as TypedDocumentNode<{ restock: { id: string; stock: number; inStock: boolean } }, { productId: string; quantity: number }>;
 
 /** A SKU no other test uses, e.g. `E2E-4F9A1C`. */
 function newSku(): string {

@@ -1,7 +1,8 @@
 /**
- * The whole platform as real processes, for end-to-end tests: the seven subgraphs and the gateway, each started
- * as `npm start` starts it (tsx src/index.ts), each subgraph over a private clone of its migrated test database
- * seeded with the demo data by its own `src/seed.ts` (run as a process, as `npm run db:seed` does).
+ * The whole platform as real processes, for end-to-end tests: the seven subgraphs, their workers (src/worker.ts:
+ * event consumers and outbox relays, on a BullMQ prefix of the platform's own) and the gateway, each started as
+ * `npm start` starts it (tsx), each subgraph over a private clone of its migrated test database seeded with the
+ * demo data by its own `src/seed.ts` (run as a process, as `npm run db:seed` does); a worker shares its subgraph's.
  *
  * Every process listens on PORT=0 and the platform reads the port it got from its "ready" log line: a port picked
  * in advance (getFreePort) can be taken by anything else on the machine (outgoing connections use the same
@@ -16,6 +17,8 @@
  * `stop` stops whatever was started so far, also when `start` failed or is still running (a hook timeout), so
  * that a failing test never leaves a process or a database behind.
  */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createClient, LoginDocument, type Client } from "@ecom/client";
@@ -39,6 +42,14 @@ export interface RunningSubgraph {
   process: RunningProcess;
 }
 
+/** One running worker. */
+export interface RunningWorker {
+  name: SubgraphName;
+  /** Its health and metrics listener, e.g. `http://127.0.0.1:41235`. */
+  origin: string;
+  process: RunningProcess;
+}
+
 /** Options of {@link createPlatform}. */
 export interface PlatformOptions {
   /**
@@ -59,6 +70,10 @@ export interface Platform {
   readonly gatewayUrl: string;
   readonly gatewayOrigin: string;
   readonly subgraphs: Readonly<Record<SubgraphName, RunningSubgraph>>;
+  /** The workers of the subgraphs that have one. */
+  readonly workers: Readonly<Partial<Record<SubgraphName, RunningWorker>>>;
+  /** The BullMQ key prefix of this platform's queues. */
+  readonly queuePrefix: string;
   /** A typed client of the gateway (anonymous). */
   client(): Client;
   /** A client signed in as a demo user (password {@link DEMO_PASSWORD}), with the user's id. */
@@ -150,6 +165,8 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
   const processes: RunningProcess[] = [];
   const databases: TestDatabase[] = [];
   const subgraphs = {} as Record<SubgraphName, RunningSubgraph>;
+  const workers: Partial<Record<SubgraphName, RunningWorker>> = {};
+  const queuePrefix = `${run.redisPrefix}e2e${randomBytes(3).toString("hex")}`;
   let gateway: RunningProcess | undefined;
   let gatewayOrigin = "";
   let stopped = false;
@@ -186,6 +203,37 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     const origin = new URL(url).origin;
     await waitUntilOk(name, `${origin}/health/ready`);
     subgraphs[name] = { name, origin, url, db, process: proc };
+    await startWorker(name, db);
+  }
+
+  /** Starts the subgraph's worker (when it has one) over the subgraph's database. */
+  async function startWorker(name: SubgraphName, db: TestDatabase): Promise<void> {
+    const dir = path.join(ROOT_DIR, "subgraphs", name);
+    if (!existsSync(path.join(dir, "src", "worker.ts"))) return;
+    assertRunning();
+    const proc = track(
+      await startProcess({
+        name: `${name} worker`,
+        command: process.execPath,
+        args: [TSX_CLI, "src/worker.ts"],
+        cwd: dir,
+        env: {
+          NODE_ENV: "test",
+          LOG_LEVEL: logLevel,
+          HOST: "127.0.0.1",
+          PORT: "0",
+          DATABASE_URL: db.url,
+          INTERNAL_SECRET,
+          REDIS_URL: run.redisUrl,
+          QUEUE_PREFIX: queuePrefix,
+          RELAY_POLL_INTERVAL: "250ms",
+          EVENTS_BACKOFF: "200ms",
+        },
+      }),
+    );
+    const origin = new URL(await readyUrlOf(proc, `${name} worker ready`)).origin;
+    await waitUntilOk(`${name} worker`, `${origin}/health/ready`);
+    workers[name] = { name, origin, process: proc };
   }
 
   const platform: Platform = {
@@ -199,6 +247,8 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
       return gateway;
     },
     subgraphs,
+    workers,
+    queuePrefix,
 
     async start() {
       // orders prices new orders with an _entities call to products: it starts once products listens.

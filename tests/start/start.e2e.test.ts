@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -91,83 +91,95 @@ describe("npm start", () => {
     expect(s.output()).toContain("redis-server --daemonize yes");
   });
 
-  it("brings up every subgraph and the gateway, seeded, restarts a subgraph killed with SIGKILL, and Ctrl-C leaves no process behind", async () => {
-    const prefix = `${run.prefix}_start`;
-    const basePort = 20_000 + Math.floor(Math.random() * 400) * 10;
-    // NODE_ENV=development as a developer runs it (vitest sets "test", under which Apollo handles signals differently).
-    const s = npmStart({
-      NODE_ENV: "development",
-      POSTGRES_ADMIN_URL: run.adminUrl,
-      REDIS_URL: run.redisUrl,
-      DATABASE_PREFIX: prefix,
-      START_BASE_PORT: String(basePort),
-    });
-    started.push(s);
-    let exitedEarly = false;
-    void s.exited.then(() => (exitedEarly = true));
-    await waitFor(() => s.output().includes("The platform is running.") || exitedEarly, 240_000, "the platform to start", s.output);
-    expect(exitedEarly, s.output()).toBe(false);
+  // Sixteen processes (subgraphs, workers, gateway, dashboard) boot on a shared 2-core machine: minutes, not seconds.
+  it(
+    "brings up every subgraph, worker and the gateway, seeded, restarts a subgraph killed with SIGKILL, and Ctrl-C leaves no process behind",
+    { timeout: 360_000 },
+    async () => {
+      const prefix = `${run.prefix}_start`;
+      const basePort = 20_000 + Math.floor(Math.random() * 400) * 10;
+      // NODE_ENV=development as a developer runs it (vitest sets "test", under which Apollo handles signals differently).
+      const s = npmStart({
+        NODE_ENV: "development",
+        POSTGRES_ADMIN_URL: run.adminUrl,
+        REDIS_URL: run.redisUrl,
+        DATABASE_PREFIX: prefix,
+        START_BASE_PORT: String(basePort),
+      });
+      started.push(s);
+      let exitedEarly = false;
+      void s.exited.then(() => (exitedEarly = true));
+      await waitFor(() => s.output().includes("The platform is running.") || exitedEarly, 330_000, "the platform to start", s.output);
+      expect(exitedEarly, s.output()).toBe(false);
 
-    // Every process the start script announced answers /health/ready.
-    const ports = [...s.output().matchAll(/ready on :(\d+)/g)].map((m) => Number(m[1]));
-    const subgraphDirs = readdirSync(path.join(ROOT, "subgraphs"), { withFileTypes: true }).filter((d) => d.isDirectory());
-    expect(ports.length).toBe(subgraphDirs.length + 1);
-    expect(ports).toContain(basePort);
-    for (const port of ports) {
-      const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
-      expect(res.status, `port ${port}`).toBe(200);
-    }
-    const res = await fetch(`http://127.0.0.1:${basePort}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: "{ __typename }" }),
-    });
-    expect(await res.json()).toEqual({ data: { __typename: "Query" } });
+      // Every process the start script announced answers /health/ready.
+      const ports = [...s.output().matchAll(/ready on :(\d+)/g)].map((m) => Number(m[1]));
+      const subgraphDirs = readdirSync(path.join(ROOT, "subgraphs"), { withFileTypes: true }).filter((d) => d.isDirectory());
+      const workerCount = subgraphDirs.filter((d) => existsSync(path.join(ROOT, "subgraphs", d.name, "src", "worker.ts"))).length;
+      // Every subgraph, every worker, the gateway, and (development) the queue dashboard.
+      expect(ports.length).toBe(subgraphDirs.length + workerCount + 2);
+      expect(ports).toContain(basePort);
+      const dashboard = /Queue dashboard\s+(http:\/\/localhost:\d+\/queues)/.exec(s.output())?.[1];
+      expect(dashboard, "the queue dashboard's URL is printed").toBeDefined();
+      const page = await fetch(dashboard!.replace("localhost", "127.0.0.1"));
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<div id="root">');
+      for (const port of ports) {
+        const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        expect(res.status, `port ${port}`).toBe(200);
+      }
+      const res = await fetch(`http://127.0.0.1:${basePort}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ __typename }" }),
+      });
+      expect(await res.json()).toEqual({ data: { __typename: "Query" } });
 
-    // Seeded: the demo admin can sign in through the gateway.
-    const login = await fetch(`http://127.0.0.1:${basePort}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: 'mutation { login(email: "admin@example.com", password: "password123") { user { role } } }' }),
-    });
-    expect(((await login.json()) as { data: { login: { user: { role: string } } } }).data.login.user.role).toBe("ADMIN");
+      // Seeded: the demo admin can sign in through the gateway.
+      const login = await fetch(`http://127.0.0.1:${basePort}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: 'mutation { login(email: "admin@example.com", password: "password123") { user { role } } }' }),
+      });
+      expect(((await login.json()) as { data: { login: { user: { role: string } } } }).data.login.user.role).toBe("ADMIN");
 
-    const marker = `DATABASE_PREFIX=${prefix}`;
-    expect(processesWithEnv(marker).length).toBeGreaterThanOrEqual(ports.length);
+      const marker = `DATABASE_PREFIX=${prefix}`;
+      expect(processesWithEnv(marker).length).toBeGreaterThanOrEqual(ports.length);
 
-    // Supervision: the products service process (tsx's child, the one running the loader) dies by SIGKILL, as
-    // under the OOM killer. npm start says so, starts it again, and the gateway serves products again.
-    const productsPort = Number(/products ready on :(\d+)/.exec(s.output())?.[1]);
-    const productsQuery = "{ products(first: 1) { edges { node { name } } } }";
-    expect((await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery)).errors).toBeUndefined();
-    const victims = processesWithEnv(marker).filter((pid) => {
-      const env = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
-      return env.includes(`PORT=${productsPort}`) && cmdlineOf(pid).includes("loader.mjs");
-    });
-    expect(victims, "the products service process").toHaveLength(1);
-    process.kill(victims[0]!, "SIGKILL");
-    await waitFor(
-      () => /\[products\] exited unexpectedly \(.+\): restarting in/.test(s.output()),
-      30_000,
-      "the exit to be reported",
-      s.output,
-    );
-    await waitFor(() => s.output().includes(`products ready again on :${productsPort}`), 120_000, "products to come back", s.output);
-    const deadline = Date.now() + 30_000;
-    let served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
-    while (served.errors && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
-    }
-    expect(served.errors, JSON.stringify(served)).toBeUndefined();
-    expect(served.data).toMatchObject({ products: { edges: [{ node: { name: expect.any(String) } }] } });
-    expect(exitedEarly, s.output()).toBe(false);
-    s.child.kill("SIGINT");
-    expect(await s.exited).toBe(0);
-    expect(s.output()).toContain("all processes stopped");
-    expect(processesWithEnv(marker)).toEqual([]);
-    for (const port of ports) {
-      await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
-    }
-  }, 300_000);
+      // Supervision: the products service process (tsx's child, the one running the loader) dies by SIGKILL, as
+      // under the OOM killer. npm start says so, starts it again, and the gateway serves products again.
+      const productsPort = Number(/products ready on :(\d+)/.exec(s.output())?.[1]);
+      const productsQuery = "{ products(first: 1) { edges { node { name } } } }";
+      expect((await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery)).errors).toBeUndefined();
+      const victims = processesWithEnv(marker).filter((pid) => {
+        const env = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+        return env.includes(`PORT=${productsPort}`) && cmdlineOf(pid).includes("loader.mjs");
+      });
+      expect(victims, "the products service process").toHaveLength(1);
+      process.kill(victims[0]!, "SIGKILL");
+      await waitFor(
+        () => /\[products\] exited unexpectedly \(.+\): restarting in/.test(s.output()),
+        30_000,
+        "the exit to be reported",
+        s.output,
+      );
+      await waitFor(() => s.output().includes(`products ready again on :${productsPort}`), 120_000, "products to come back", s.output);
+      const deadline = Date.now() + 30_000;
+      let served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
+      while (served.errors && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
+      }
+      expect(served.errors, JSON.stringify(served)).toBeUndefined();
+      expect(served.data).toMatchObject({ products: { edges: [{ node: { name: expect.any(String) } }] } });
+      expect(exitedEarly, s.output()).toBe(false);
+      s.child.kill("SIGINT");
+      expect(await s.exited).toBe(0);
+      expect(s.output()).toContain("all processes stopped");
+      expect(processesWithEnv(marker)).toEqual([]);
+      for (const port of ports) {
+        await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
+      }
+    },
+  );
 });

@@ -319,5 +319,8 @@ export {
   subgraphUrlVariable,
   defaultSubgraphUrl,
   databaseUrlFor,
+  WORKER_PORT_OFFSET,
+  workerPort,
+  QUEUE_DASHBOARD_PORT,
 } from "./topology.ts";
 export type { SubgraphName, DatabaseUrlOptions } from "./topology.ts";

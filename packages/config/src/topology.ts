@@ -18,6 +18,17 @@ export const SUBGRAPHS = {
   notifications: 4007,
 } as const satisfies Record<string, number>;
 
+/** A subgraph's worker (its event consumers and outbox relay) listens for health and metrics this far above it. */
+export const WORKER_PORT_OFFSET = 100;
+
+/** Default health/metrics port of a subgraph's worker process, e.g. 4103 for search. */
+export function workerPort(name: SubgraphName): number {
+  return SUBGRAPHS[name] + WORKER_PORT_OFFSET;
+}
+
+/** Default port of the development queue dashboard (bull-board). */
+export const QUEUE_DASHBOARD_PORT = 4090;
+
 /** A subgraph of {@link SUBGRAPHS}. */
 export type SubgraphName = keyof typeof SUBGRAPHS;
 

@@ -29,6 +29,12 @@ export async function seed(databaseUrl: string): Promise<{ notifications: number
   const db = createDatabase(databaseUrl);
   try {
     const service = new NotificationsService(new NotificationsRepository(db.prisma));
+    // The demo users signed up before any event was published: their addresses are seeded (version 0, so their
+    // later user events replace them).
+    await db.prisma.recipient.createMany({
+      data: demoUsers.map((u) => ({ userId: u.id, email: u.email, name: u.name, version: 0 })),
+      skipDuplicates: true,
+    });
     for (const user of demoUsers) {
       await service.notify(
         {

@@ -1,4 +1,5 @@
 import { defaultSubgraphUrl, durationMs, httpUrl, loadEnvOrExit, subgraphEnvSchema, type RawEnv, type z } from "@ecom/config";
+import { workerEnvShape } from "@ecom/events";
 
 /** Configuration of the orders subgraph: the variables every subgraph has (see subgraphEnvSchema), and these. */
 export const envSchema = subgraphEnvSchema("orders", {
@@ -13,4 +14,12 @@ export type Env = z.infer<typeof envSchema>;
 /** Parses the environment; exits with every problem listed when invalid. */
 export function loadEnv(env: RawEnv = process.env): Env {
   return loadEnvOrExit("orders", envSchema, env);
+}
+
+/** Configuration of the orders worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
+export const workerEnvSchema = subgraphEnvSchema("orders", workerEnvShape("orders"));
+
+/** Parses the worker's environment; exits with every problem listed when invalid. */
+export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {
+  return loadEnvOrExit("orders worker", workerEnvSchema, env);
 }

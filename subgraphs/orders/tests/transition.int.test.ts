@@ -1,4 +1,4 @@
-import { createTestDatabase } from "@ecom/testing";
+import { createTestDatabase, sql } from "@ecom/testing";
 import { describe, expect, inject, it } from "vitest";
 import { isInvalidTransitionError } from "../src/domain/order-status.ts";
 import { ALICE, arrangeOrder, startOrders, startProductsStub } from "./support.ts";
@@ -31,6 +31,16 @@ describe("order transitions (the checkout saga's entry point)", () => {
         { step: "order", status: "CONFIRMED", detail: "payment captured" },
       ],
     });
+    // Each status change is announced in the transaction of its timeline entry; the repeat and the refusal are not.
+    const announced = await sql(
+      db.url,
+      "SELECT type, aggregate_version, payload->>'detail' AS detail FROM outbox WHERE aggregate_id = $1 ORDER BY seq",
+      [id],
+    );
+    expect(announced).toEqual([
+      { type: "order.placed.v1", aggregate_version: 1, detail: null },
+      { type: "order.confirmed.v1", aggregate_version: 2, detail: "payment captured" },
+    ]);
   });
 
   it("cancels a PENDING order with the reason in its timeline", async () => {
@@ -48,5 +58,9 @@ describe("order transitions (the checkout saga's entry point)", () => {
     );
     expect(res.data!.order.status).toBe("CANCELLED");
     expect(res.data!.order.timeline.at(-1)).toEqual({ step: "order", status: "CANCELLED", detail: "payment declined" });
+    expect(await sql(db.url, "SELECT type, payload->>'reason' AS reason FROM outbox WHERE aggregate_id = $1 ORDER BY seq", [id])).toEqual([
+      { type: "order.placed.v1", reason: null },
+      { type: "order.cancelled.v1", reason: "payment declined" },
+    ]);
   });
 });

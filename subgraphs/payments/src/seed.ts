@@ -24,7 +24,8 @@ export async function seed(databaseUrl: string): Promise<{ payments: number }> {
           paymentToken: order.paymentToken,
           idempotencyKey: chargeKeyForOrder(order.id),
         },
-        { at: new Date(order.capturedAt) },
+        // History: the other services seed their own part of it (notifications included), so no events.
+        { at: new Date(order.capturedAt), announce: false },
       );
       if (payment.status !== "CAPTURED") throw new Error(`demo order ${order.key}: payment ${payment.id} is ${payment.status}`);
     }

@@ -1,4 +1,5 @@
 import { durationMs, loadEnvOrExit, subgraphEnvSchema, z, type RawEnv } from "@ecom/config";
+import { workerEnvShape } from "@ecom/events";
 
 /** Configuration of the users subgraph: the variables every subgraph has (see subgraphEnvSchema), and these. */
 export const envSchema = subgraphEnvSchema(
@@ -18,4 +19,12 @@ export type Env = z.infer<typeof envSchema>;
 /** Parses the environment; exits with every problem listed when invalid. */
 export function loadEnv(env: RawEnv = process.env): Env {
   return loadEnvOrExit("users", envSchema, env);
+}
+
+/** Configuration of the users worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
+export const workerEnvSchema = subgraphEnvSchema("users", workerEnvShape("users"));
+
+/** Parses the worker's environment; exits with every problem listed when invalid. */
+export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {
+  return loadEnvOrExit("users worker", workerEnvSchema, env);
 }

@@ -17,7 +17,10 @@ export type Scalars = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Adds `quantity` (1 to 1000000) units to a product's stock (ADMIN only). Returns the product's new stock. */
+  /**
+   * Adds `quantity` (1 to 1000000) units to a product's stock (ADMIN only). Returns the product's new stock. A product
+   * inventory has not heard of from the catalog is NOT_FOUND (a product created a moment ago: retry shortly).
+   */
   restock: Product;
 };
 

@@ -1,7 +1,9 @@
 import DataLoader from "dataloader";
+import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
-import { MAX_ON_HAND } from "../domain/stock.ts";
+import { availableUnits, MAX_ON_HAND } from "../domain/stock.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { Transaction } from "./prisma.ts";
 
 /** A product's stock as resolvers see it (`id` is the product id). */
 export interface StockRecord {
@@ -12,6 +14,17 @@ export interface StockRecord {
 
 /** What a product that has no stock item has: nothing (so the catalog still renders it, as out of stock). */
 const noStock = (id: string): StockRecord => ({ id, onHand: 0, reserved: 0 });
+
+/** What {@link StockRepository.restock} did. */
+export type RestockResult =
+  | { kind: "restocked"; item: StockRecord }
+  /** Inventory has not heard of this product (no product.created.v1 for it): nothing changed. */
+  | { kind: "unknown-product" }
+  /** The total would pass {@link MAX_ON_HAND}: nothing changed. */
+  | { kind: "overflow" };
+
+/** The inventory outbox: stock changes are announced in the transaction that makes them. */
+const outbox = createOutbox({ producer: "inventory" });
 
 /** Data access of the inventory subgraph. */
 export class StockRepository {
@@ -37,19 +50,46 @@ export class StockRepository {
   }
 
   /**
-   * Adds `quantity` units to a product's stock, creating its stock item when missing. One statement: the
-   * increment happens in Postgres (`on_hand = on_hand + n` under the row lock of the upsert), so concurrent restocks
-   * never lose an update. Returns null, changing nothing, when the total would pass {@link MAX_ON_HAND}.
+   * Adds `quantity` units to a product's stock and writes `stock.changed.v1` in the same transaction. The increment
+   * happens in Postgres (`on_hand = on_hand + n` under the row lock of the UPDATE), so concurrent restocks never lose
+   * an update, and their events commit in the order of their versions. Only products inventory knows (it holds a
+   * stock item for every product of the catalog: seeded, or created from product.created.v1) can be restocked.
    */
-  async restock(productId: string, quantity: number): Promise<StockRecord | null> {
-    const rows = await this.prisma.$queryRaw<StockRecord[]>`
-      INSERT INTO stock_items AS s (product_id, on_hand, updated_at)
-      VALUES (${productId}::uuid, ${quantity}::int, now())
-      ON CONFLICT (product_id) DO UPDATE
-        SET on_hand = s.on_hand + EXCLUDED.on_hand, version = s.version + 1, updated_at = now()
-        WHERE s.on_hand <= ${MAX_ON_HAND}::int - EXCLUDED.on_hand
-      RETURNING product_id::text AS "id", on_hand AS "onHand", reserved`;
-    return rows[0] ?? null;
+  async restock(productId: string, quantity: number): Promise<RestockResult> {
+    return this.prisma.$transaction(async (tx) => {
+      const [item] = await tx.$queryRaw<StockRecord[]>`
+        UPDATE stock_items SET on_hand = on_hand + ${quantity}::int, version = version + 1, updated_at = now()
+        WHERE product_id = ${productId}::uuid AND on_hand <= ${MAX_ON_HAND}::int - ${quantity}::int
+        RETURNING product_id::text AS "id", on_hand AS "onHand", reserved`;
+      if (!item) {
+        const known = await tx.stockItem.findUnique({ where: { productId }, select: { productId: true } });
+        return known ? { kind: "overflow" } : { kind: "unknown-product" };
+      }
+      await outbox.write(tx, {
+        type: "stock.changed.v1",
+        aggregateId: productId,
+        payload: {
+          productId,
+          onHand: item.onHand,
+          reserved: item.reserved,
+          available: availableUnits(item),
+          delta: quantity,
+          reason: "restock",
+        },
+      });
+      return { kind: "restocked", item };
+    });
+  }
+
+  /**
+   * Creates the (empty) stock item of a product the catalog announced, inside a consumer's transaction; a product
+   * inventory holds already keeps its counts. Resolves true when it was created.
+   */
+  static async addProduct(tx: Transaction, productId: string): Promise<boolean> {
+    const created = await tx.$executeRaw`
+      INSERT INTO stock_items (product_id, on_hand, reserved, version, updated_at) VALUES (${productId}::uuid, 0, 0, 0, now())
+      ON CONFLICT (product_id) DO NOTHING`;
+    return created > 0;
   }
 
   /** Up to `limit` stock items with at most `threshold` units available, fewest first, then by product id. */

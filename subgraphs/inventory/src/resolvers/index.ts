@@ -1,5 +1,5 @@
 import { requireRole } from "@ecom/auth";
-import { badUserInput } from "@ecom/errors";
+import { badUserInput, notFound } from "@ecom/errors";
 import { parseInput } from "@ecom/service";
 import type { Resolvers } from "../__generated__/resolvers-types.ts";
 import type { StockRepository } from "../datasources/stock.ts";
@@ -25,13 +25,24 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       },
     },
     Mutation: {
-      // Inventory cannot see the catalog (no event bus yet): any well-formed product id gets a stock item.
+      // Inventory knows the catalog from product.created.v1: a product it has not heard of is NOT_FOUND (a product
+      // created a moment ago may take a moment to be heard of: retry).
       restock: async (_parent, args, ctx) => {
         requireRole(ctx.identity, "ADMIN");
         const { productId, quantity } = parseInput(restockArgsSchema, args);
-        const item = await deps.stock.restock(productId, quantity);
-        if (!item) throw badUserInput(`quantity would take the stock above ${MAX_ON_HAND} units.`, { field: "quantity" });
-        return item;
+        const result = await deps.stock.restock(productId, quantity);
+        switch (result.kind) {
+          case "restocked":
+            return result.item;
+          case "unknown-product":
+            throw notFound("Product", productId);
+          case "overflow":
+            throw badUserInput(`quantity would take the stock above ${MAX_ON_HAND} units.`, { field: "quantity" });
+          default: {
+            const unexpected: never = result;
+            throw new Error(`Unknown restock result ${JSON.stringify(unexpected)}`);
+          }
+        }
       },
     },
     Product: {

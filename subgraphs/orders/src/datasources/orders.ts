@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
 import type { NewOrder } from "../domain/place-order.ts";
@@ -61,6 +62,9 @@ const eventFields = { orderId: true, at: true, step: true, status: true, detail:
 /** The first timeline entry of every order. */
 export const PLACED_EVENT = { step: "order", status: "PLACED", detail: null } as const;
 
+/** The orders outbox: every order placed and every status change is announced in the transaction that makes it. */
+const outbox = createOutbox({ producer: "orders" });
+
 /** Data access of the orders subgraph. Every batch method runs one statement for the whole batch. */
 export class OrdersRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -109,21 +113,29 @@ export class OrdersRepository {
   async create(order: NewOrder, now: Date = new Date()): Promise<CreateResult> {
     const items = order.items.map((item, position) => ({ position, ...item }));
     try {
-      // A nested create is one transaction: the order is never visible without its items and first entry.
-      const created = await this.prisma.order.create({
-        data: {
-          buyerId: order.buyerId,
-          status: "PENDING",
-          totalAmount: order.totalAmount,
-          currency: order.currency,
-          paymentToken: order.paymentToken,
-          idempotencyKey: order.idempotencyKey,
-          requestHash: order.requestHash,
-          createdAt: now,
-          items: { create: items },
-          events: { create: [{ ...PLACED_EVENT, at: now }] },
-        },
-        select: orderFields,
+      // One transaction: the order is never visible without its items, its first timeline entry and its event.
+      const created = await this.prisma.$transaction(async (tx) => {
+        const row = await tx.order.create({
+          data: {
+            buyerId: order.buyerId,
+            status: "PENDING",
+            totalAmount: order.totalAmount,
+            currency: order.currency,
+            paymentToken: order.paymentToken,
+            idempotencyKey: order.idempotencyKey,
+            requestHash: order.requestHash,
+            createdAt: now,
+            items: { create: items },
+            events: { create: [{ ...PLACED_EVENT, at: now }] },
+          },
+          select: orderFields,
+        });
+        await outbox.write(tx, {
+          type: "order.placed.v1",
+          aggregateId: row.id,
+          payload: { orderId: row.id, buyerId: row.buyerId, totalAmount: row.totalAmount, currency: row.currency, items: order.items },
+        });
+        return row;
       });
       return { created: true, order: created, items: order.items.map((i) => ({ ...i })), timeline: [{ ...PLACED_EVENT, at: now }] };
     } catch (error) {
@@ -172,20 +184,34 @@ export class OrdersRepository {
   }
 
   /**
-   * Applies a saga transition (see domain/order-status.ts) to an order: the status change and its timeline entry
-   * are written together, and only if the status is still the one the decision was made on (a concurrent
-   * transition makes this one fail instead of being lost). Returns null when the order does not exist.
+   * Applies a saga transition (see domain/order-status.ts) to an order: the status change, its timeline entry and its
+   * event (`order.confirmed.v1` / `order.cancelled.v1`) are written together, and only if the status is still the one
+   * the decision was made on (a concurrent transition makes this one fail instead of being lost). Returns null when
+   * the order does not exist.
    * @throws InvalidTransitionError for a transition the state machine refuses.
    */
   async transition(orderId: string, transition: OrderTransition, at: Date = new Date()): Promise<TransitionOutcome | null> {
     return this.prisma.$transaction(async (tx) => {
-      const current = await tx.order.findUnique({ where: { id: orderId }, select: { status: true } });
+      const current = await tx.order.findUnique({
+        where: { id: orderId },
+        select: { status: true, buyerId: true, totalAmount: true, currency: true },
+      });
       if (!current) return null;
       const outcome = applyTransition(current, transition);
       if (outcome.kind === "unchanged") return outcome;
       const updated = await tx.order.updateMany({ where: { id: orderId, status: outcome.from }, data: { status: outcome.to } });
       if (updated.count !== 1) throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
       await tx.orderEvent.create({ data: { orderId, at, ...outcome.entry } });
+      const facts = { orderId, buyerId: current.buyerId, totalAmount: current.totalAmount, currency: current.currency };
+      if (outcome.to === "CONFIRMED") {
+        await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: outcome.entry.detail } });
+      } else if (outcome.to === "CANCELLED") {
+        await outbox.write(tx, {
+          type: "order.cancelled.v1",
+          aggregateId: orderId,
+          payload: { ...facts, reason: outcome.entry.detail ?? "cancelled" },
+        });
+      }
       return outcome;
     });
   }

@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
@@ -99,6 +100,11 @@ const fromRow = (r: PaymentRow): PaymentRecord => ({
   updatedAt: r.updated_at,
 });
 
+/** The payments outbox: every capture, decline and refund is announced in the transaction that records it. */
+const outbox = createOutbox({ producer: "payments" });
+
+const factsOf = (p: PaymentRecord) => ({ paymentId: p.id, orderId: p.orderId, buyerId: p.buyerId, amount: p.amount, currency: p.currency });
+
 /** Data access of the payments subgraph: payments and their append-only ledger (`payment_events`). */
 export class PaymentsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -138,25 +144,39 @@ export class PaymentsRepository {
   }
 
   /**
-   * Records a charge and its ledger row, atomically.
+   * Records a charge, its ledger row and its event (`payment.captured.v1` / `payment.declined.v1`), atomically;
+   * `announce: false` (seeds replaying history that every service seeds for itself) writes no event.
    * @throws ChargeKeyTakenError when a payment with the idempotency key exists (e.g. a concurrent duplicate).
    */
-  async createCharge(charge: NewCharge): Promise<PaymentRecord> {
+  async createCharge(charge: NewCharge, options: { announce?: boolean } = {}): Promise<PaymentRecord> {
     try {
-      return await this.prisma.payment.create({
-        data: {
-          ...charge,
-          events: {
-            create: {
-              fromStatus: null,
-              toStatus: charge.status,
-              amount: charge.amount,
-              currency: charge.currency,
-              idempotencyKey: charge.idempotencyKey,
-              ...(charge.createdAt ? { createdAt: charge.createdAt } : {}),
+      return await this.prisma.$transaction(async (tx) => {
+        const payment = await tx.payment.create({
+          data: {
+            ...charge,
+            events: {
+              create: {
+                fromStatus: null,
+                toStatus: charge.status,
+                amount: charge.amount,
+                currency: charge.currency,
+                idempotencyKey: charge.idempotencyKey,
+                ...(charge.createdAt ? { createdAt: charge.createdAt } : {}),
+              },
             },
           },
-        },
+        });
+        if (options.announce === false) return payment;
+        if (payment.status === "DECLINED") {
+          await outbox.write(tx, {
+            type: "payment.declined.v1",
+            aggregateId: payment.id,
+            payload: { ...factsOf(payment), declineCode: payment.declineCode ?? "declined" },
+          });
+        } else {
+          await outbox.write(tx, { type: "payment.captured.v1", aggregateId: payment.id, payload: factsOf(payment) });
+        }
+        return payment;
       });
     } catch (error) {
       // The only unique column a new payment can collide on is the idempotency key (ids are random UUIDs).
@@ -166,7 +186,7 @@ export class PaymentsRepository {
   }
 
   /**
-   * Moves a CAPTURED payment to REFUNDED and appends the ledger row, atomically. Returns null (and writes nothing)
+   * Moves a CAPTURED payment to REFUNDED and appends the ledger row and `payment.refunded.v1`, atomically. Returns null (and writes nothing)
    * when the payment does not exist or is not CAPTURED: the conditional update makes concurrent refunds of one
    * payment change it once.
    * @throws RefundKeyTakenError when another payment was refunded with this idempotency key.
@@ -190,6 +210,7 @@ export class PaymentsRepository {
             idempotencyKey: refundIdempotencyKey,
           },
         });
+        await outbox.write(tx, { type: "payment.refunded.v1", aggregateId: payment.id, payload: factsOf(payment) });
         return payment;
       });
     } catch (error) {

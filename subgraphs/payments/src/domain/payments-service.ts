@@ -43,6 +43,12 @@ export interface CallOptions {
   fieldRoot?: string;
   /** When the charge happened; defaults to now. Seeds set it to replay history. */
   at?: Date;
+  /**
+   * Announce the charge (payment.captured.v1 / payment.declined.v1). Seeds replaying history turn it off: every
+   * service seeds its own part of that history, so announcing it would notify the demo users a second time.
+   * @default true
+   */
+  announce?: boolean;
 }
 
 /**
@@ -100,17 +106,20 @@ export class PaymentsService {
     const outcome = chargeOutcome(request.paymentToken);
     const status = statusOf(outcome);
     try {
-      return await this.payments.createCharge({
-        orderId: request.orderId,
-        buyerId: request.buyerId,
-        amount: request.amount,
-        currency: request.currency,
-        status,
-        declineCode: status === "DECLINED" ? (DECLINE_CODES[request.paymentToken] ?? "declined") : null,
-        idempotencyKey: request.idempotencyKey,
-        requestHash,
-        ...(options.at ? { createdAt: options.at } : {}),
-      });
+      return await this.payments.createCharge(
+        {
+          orderId: request.orderId,
+          buyerId: request.buyerId,
+          amount: request.amount,
+          currency: request.currency,
+          status,
+          declineCode: status === "DECLINED" ? (DECLINE_CODES[request.paymentToken] ?? "declined") : null,
+          idempotencyKey: request.idempotencyKey,
+          requestHash,
+          ...(options.at ? { createdAt: options.at } : {}),
+        },
+        { announce: options.announce ?? true },
+      );
     } catch (error) {
       if (!isChargeKeyTakenError(error)) throw error;
       // A concurrent duplicate committed first: answer with its payment.

@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import type { ProductCursor } from "../domain/pagination.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
@@ -67,6 +68,20 @@ export interface ProductData {
   categoryId: string;
 }
 
+/** The products outbox: catalog changes are announced in the transaction that makes them. */
+const outbox = createOutbox({ producer: "products" });
+
+/** The event payload of a product: its whole state (consumers keep the newest by aggregate version). */
+const snapshotOf = (p: ProductRecord) => ({
+  productId: p.id,
+  sku: p.sku,
+  name: p.name,
+  description: p.description,
+  priceAmount: p.priceAmount,
+  currency: p.currency,
+  categoryId: p.categoryId,
+});
+
 /** Data access of the products subgraph. */
 export class CatalogRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -114,19 +129,43 @@ export class CatalogRepository {
     return this.prisma.product.count({ where: options.categoryId === null ? {} : { categoryId: options.categoryId } });
   }
 
-  /** Creates a product. @throws CatalogWriteError (SKU_TAKEN, UNKNOWN_CATEGORY) */
+  /**
+   * Creates a product and writes `product.created.v1` in the same transaction.
+   * @throws CatalogWriteError (SKU_TAKEN, UNKNOWN_CATEGORY)
+   */
   async createProduct(data: ProductData): Promise<ProductRecord> {
     try {
-      return await this.prisma.product.create({ data, select: productFields });
+      return await this.prisma.$transaction(async (tx) => {
+        const product = await tx.product.create({ data, select: productFields });
+        await outbox.write(tx, { type: "product.created.v1", aggregateId: product.id, payload: snapshotOf(product) });
+        return product;
+      });
     } catch (error) {
       throw translateWriteError(error);
     }
   }
 
-  /** Changes the given fields of a product. @throws CatalogWriteError (PRODUCT_NOT_FOUND, SKU_TAKEN, UNKNOWN_CATEGORY) */
+  /**
+   * Changes the given fields of a product and writes `product.updated.v1` (the new state, the changed fields) in the
+   * same transaction; a change that changes nothing announces nothing.
+   * @throws CatalogWriteError (PRODUCT_NOT_FOUND, SKU_TAKEN, UNKNOWN_CATEGORY)
+   */
   async updateProduct(id: string, data: Partial<ProductData>): Promise<ProductRecord> {
     try {
-      return await this.prisma.product.update({ where: { id }, data, select: productFields });
+      return await this.prisma.$transaction(async (tx) => {
+        // The row lock of FOR UPDATE orders concurrent updates of one product, so "changed" compares with the state
+        // this update replaces.
+        const [before] = await tx.$queryRaw<ProductRecord[]>`
+          SELECT id::text AS "id", sku, name, description, price_amount AS "priceAmount", currency, category_id::text AS "categoryId"
+          FROM products WHERE id = ${id}::uuid FOR UPDATE`;
+        if (!before) throw new CatalogWriteError("PRODUCT_NOT_FOUND");
+        const product = await tx.product.update({ where: { id }, data, select: productFields });
+        const changed = (Object.keys(data) as Array<keyof ProductData>).filter((k) => data[k] !== undefined && before[k] !== product[k]);
+        if (changed.length > 0) {
+          await outbox.write(tx, { type: "product.updated.v1", aggregateId: product.id, payload: { ...snapshotOf(product), changed } });
+        }
+        return product;
+      });
     } catch (error) {
       throw translateWriteError(error);
     }

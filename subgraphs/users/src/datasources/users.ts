@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Role } from "@ecom/auth";
+import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
@@ -26,6 +27,9 @@ export class EmailTakenError extends Error {
 export const isEmailTakenError = (error: unknown): error is EmailTakenError =>
   (error as { brand?: unknown } | null)?.brand === "EmailTakenError";
 
+/** The users outbox: sign-ups are announced in the transaction that creates the account. */
+const outbox = createOutbox({ producer: "users" });
+
 /** Data access of the users subgraph. */
 export class UsersRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -43,10 +47,21 @@ export class UsersRepository {
     return this.prisma.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } });
   }
 
-  /** Creates a user. @throws EmailTakenError when the email is registered already. */
+  /**
+   * Creates a user and writes `user.registered.v1` in the same transaction.
+   * @throws EmailTakenError when the email is registered already.
+   */
   async create(data: { email: string; name: string; passwordHash: string; role?: Role }): Promise<UserRecord> {
     try {
-      return await this.prisma.user.create({ data, select: publicFields });
+      return await this.prisma.$transaction(async (tx) => {
+        const user = await tx.user.create({ data, select: publicFields });
+        await outbox.write(tx, {
+          type: "user.registered.v1",
+          aggregateId: user.id,
+          payload: { userId: user.id, email: user.email, name: user.name },
+        });
+        return user;
+      });
     } catch (error) {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") throw new EmailTakenError(data.email);
       throw error;

@@ -1,0 +1,377 @@
+/**
+ * The outbox, the relay and the consumer runner against real Postgres, Redis and BullMQ (in-process; the crash and
+ * multi-process cases are in crash.int.test.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runWithRequestContext } from "@ecom/observability";
+import {
+  createConsumer,
+  createDeadLetterStore,
+  createOutbox,
+  createOutboxRelay,
+  eventQueueName,
+  isInvalidMessageError,
+  pgDatabase,
+  queuesFor,
+  type Message,
+  type PgTransaction,
+} from "../src/index.ts";
+import { createScratchDatabase, privatePrefix, quietObservability, redisOf, waitFor, type ScratchDatabase } from "./support.ts";
+
+const run = inject("testRun");
+const outbox = createOutbox({ producer: "products" });
+
+const product = (id = randomUUID(), name = "Lamp") => ({
+  productId: id,
+  sku: "LAM-0001",
+  name,
+  description: "A lamp.",
+  priceAmount: 1999,
+  currency: "USD",
+  categoryId: "00000000-0000-4000-8000-000000000001",
+});
+
+describe("outbox, relay and consumer", () => {
+  let db: ScratchDatabase;
+  const redis = redisOf(run);
+  const { logger, metrics } = quietObservability();
+  const closers: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    db = await createScratchDatabase(run);
+  });
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    redis.disconnect();
+    await db?.[Symbol.asyncDispose]();
+  });
+
+  const write = (messages: Array<Parameters<typeof outbox.write>[1]>) =>
+    pgDatabase(db.pool).$transaction(async (tx) => {
+      const written: Message[] = [];
+      for (const message of messages) written.push(await outbox.write(tx, message));
+      return written;
+    });
+  const unsent = async () =>
+    (await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL")).rows[0]!.n;
+
+  it("writes a message in the caller's transaction: rolled back with it, committed with it, versioned per aggregate", async () => {
+    const id = randomUUID();
+    await expect(
+      pgDatabase(db.pool).$transaction(async (tx) => {
+        await outbox.write(tx, { type: "product.created.v1", aggregateId: id, payload: product(id) });
+        throw new Error("the state change failed");
+      }),
+    ).rejects.toThrow("the state change failed");
+    expect((await db.pool.query("SELECT 1 FROM outbox WHERE aggregate_id = $1", [id])).rowCount).toBe(0);
+
+    const [created, updated] = await runWithRequestContext({ requestId: "r1", correlationId: "corr-from-request" }, () =>
+      write([
+        { type: "product.created.v1", aggregateId: id, payload: product(id) },
+        { type: "product.updated.v1", aggregateId: id, payload: { ...product(id, "Desk lamp"), changed: ["name"] } },
+      ]),
+    );
+    expect(created).toMatchObject({
+      aggregateType: "product",
+      aggregateId: id,
+      aggregateVersion: 1,
+      correlationId: "corr-from-request",
+      causationId: null,
+    });
+    expect(updated).toMatchObject({ aggregateVersion: 2, producer: "products" });
+    const rows = await db.pool.query("SELECT type, queues, aggregate_version FROM outbox WHERE aggregate_id = $1 ORDER BY seq", [id]);
+    expect(rows.rows).toEqual([
+      { type: "product.created.v1", queues: queuesFor("product.created.v1"), aggregate_version: 1 },
+      { type: "product.updated.v1", queues: queuesFor("product.updated.v1"), aggregate_version: 2 },
+    ]);
+    expect(queuesFor("product.created.v1")).toEqual(["events.inventory", "events.search"]);
+  });
+
+  it("refuses a payload the catalogue rejects, writing nothing", async () => {
+    const id = randomUUID();
+    const error = await write([{ type: "product.created.v1", aggregateId: id, payload: { ...product(id), priceAmount: -1 } }]).catch(
+      (e) => e,
+    );
+    expect(isInvalidMessageError(error)).toBe(true);
+    expect(String(error)).toContain("payload.priceAmount");
+    expect((await db.pool.query("SELECT 1 FROM outbox WHERE aggregate_id = $1", [id])).rowCount).toBe(0);
+  });
+
+  it("relays each row to every subscribed queue as one job whose id is the message id, and never adds it twice", async () => {
+    const prefix = privatePrefix(run);
+    const relay = createOutboxRelay({ producer: "products", pool: db.pool, connection: redis, prefix, logger, registry: metrics.registry });
+    closers.push(() => relay.stop());
+    while ((await relay.relayOnce()) > 0);
+    const id = randomUUID();
+    const [message] = await write([{ type: "product.created.v1", aggregateId: id, payload: product(id) }]);
+    expect(await relay.relayOnce()).toBe(1);
+    expect(await unsent()).toBe(0);
+
+    const search = new Queue(eventQueueName("search"), { connection: redis, prefix });
+    const inventory = new Queue(eventQueueName("inventory"), { connection: redis, prefix });
+    closers.push(
+      () => search.close(),
+      () => inventory.close(),
+    );
+    const job = await search.getJob(message!.id);
+    expect(job?.data).toMatchObject({ id: message!.id, type: "product.created.v1", aggregateVersion: 1, producer: "products" });
+    expect(job?.opts.attempts).toBe(8);
+    expect(await inventory.getJob(message!.id)).toBeDefined();
+
+    // A relay that died after adding but before marking: the row is unsent again; the next round adds nothing new.
+    await db.pool.query("UPDATE outbox SET published_at = NULL WHERE id = $1", [message!.id]);
+    expect(await relay.relayOnce()).toBe(1);
+    expect(await search.getJobCountByTypes("waiting", "active", "completed", "failed", "delayed")).toBe(
+      (await search.getJobs(["waiting"])).length,
+    );
+    const ids = (await search.getJobs(["waiting"], 0, -1)).map((j) => j.id);
+    expect(ids.filter((j) => j === message!.id)).toHaveLength(1);
+  });
+
+  it("keeps order per aggregate and sends every row exactly once with two relays at once", async () => {
+    const prefix = privatePrefix(run);
+    const pools = [db.pool, new pg.Pool({ connectionString: db.url, max: 4 })];
+    closers.push(() => pools[1]!.end());
+    const relays = pools.map((pool, i) =>
+      createOutboxRelay({
+        producer: "products",
+        pool,
+        connection: redis,
+        prefix,
+        logger,
+        registry: quietObservability(`relay-${i}`).metrics.registry,
+        batchSize: 7,
+      }),
+    );
+    // Drain what earlier tests left, with one relay.
+    while ((await relays[0]!.relayOnce()) > 0);
+    const aggregates = Array.from({ length: 12 }, () => randomUUID());
+    const perAggregate = 10;
+    for (let v = 0; v < perAggregate; v++) {
+      await write(
+        aggregates.map((id) => ({
+          type: "product.updated.v1" as const,
+          aggregateId: id,
+          payload: { ...product(id, `v${v}`), changed: ["name"] },
+        })),
+      );
+    }
+    const total = aggregates.length * perAggregate;
+    const sentBy = [0, 0];
+    await Promise.all(
+      relays.map(async (relay, i) => {
+        for (;;) {
+          const n = await relay.relayOnce();
+          sentBy[i]! += n;
+          if (n === 0 && (await unsent()) === 0) return;
+        }
+      }),
+    );
+    expect(sentBy[0]! + sentBy[1]!).toBe(total);
+    expect(
+      sentBy.every((n) => n > 0),
+      `both relays sent (${sentBy.join(" + ")})`,
+    ).toBe(true);
+
+    const queue = new Queue(eventQueueName("search"), { connection: redis, prefix });
+    closers.push(() => queue.close());
+    const jobs = await queue.getJobs(["waiting"], 0, -1, true);
+    expect(jobs).toHaveLength(total);
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(total);
+    for (const id of aggregates) {
+      const versions = jobs.filter((j) => j.data.aggregateId === id).map((j) => j.data.aggregateVersion as number);
+      expect(versions, `queue order of aggregate ${id}`).toEqual(Array.from({ length: perAggregate }, (_, i) => i + 1));
+    }
+  });
+
+  it("applies a message once however often it is delivered, in the consumer's transaction, with its correlation id", async () => {
+    const prefix = privatePrefix(run);
+    const queueName = eventQueueName("search");
+    const queue = new Queue(queueName, { connection: redis, prefix });
+    closers.push(() => queue.close());
+    const seen: Array<{ id: string; correlationId: string | undefined }> = [];
+    const record = async (message: Message, tx: PgTransaction) => {
+      seen.push({ id: message.id, correlationId: message.correlationId });
+      await tx.$executeRawUnsafe(
+        "INSERT INTO effects (message_id, aggregate_id, version) VALUES ($1, $2, $3)",
+        message.id,
+        message.aggregateId,
+        message.aggregateVersion,
+      );
+    };
+    const consumer = createConsumer({
+      queue: queueName,
+      db: pgDatabase(db.pool),
+      handlers: { "product.created.v1": record, "product.updated.v1": record, "stock.changed.v1": record },
+      connection: { url: run.redisUrl },
+      prefix,
+      logger,
+      registry: metrics.registry,
+      concurrency: 4,
+    });
+    closers.push(() => consumer.close());
+    const id = randomUUID();
+    const message: Message = {
+      id: randomUUID(),
+      type: "product.created.v1",
+      aggregateType: "product",
+      aggregateId: id,
+      aggregateVersion: 1,
+      occurredAt: new Date().toISOString(),
+      correlationId: "corr-42",
+      causationId: null,
+      producer: "products",
+      payload: product(id),
+    };
+    // Five deliveries of one message (distinct jobs: BullMQ itself would drop a second job with the same id), at once.
+    await queue.addBulk(
+      Array.from({ length: 5 }, (_, i) => ({ name: message.type, data: message, opts: { jobId: `${message.id}-copy${i}` } })),
+    );
+    await waitFor(async () => (await queue.getCompletedCount()) === 5, "five completed jobs");
+    const effects = await db.pool.query("SELECT message_id FROM effects WHERE aggregate_id = $1", [id]);
+    expect(effects.rowCount).toBe(1);
+    expect(seen.filter((s) => s.id === message.id)).toEqual([{ id: message.id, correlationId: "corr-42" }]);
+    const inbox = await db.pool.query("SELECT consumer, type FROM inbox WHERE message_id = $1", [message.id]);
+    expect(inbox.rows).toEqual([{ consumer: queueName, type: "product.created.v1" }]);
+    const outcomes = (await metrics.registry.getSingleMetric("events_consumed_total")!.get()).values
+      .filter((v) => v.labels["type"] === "product.created.v1")
+      .map((v) => [v.labels["outcome"], v.value]);
+    expect(Object.fromEntries(outcomes)).toMatchObject({ applied: 1, duplicate: 4 });
+  });
+
+  it("refuses handlers that do not match the queue's topology", () => {
+    expect(() =>
+      createConsumer({
+        queue: eventQueueName("inventory"),
+        db: pgDatabase(db.pool),
+        handlers: {} as never,
+        connection: { url: run.redisUrl },
+        prefix: privatePrefix(run),
+        logger,
+        registry: metrics.registry,
+        autorun: false,
+      }),
+    ).toThrow(/missing product\.created\.v1/);
+  });
+
+  it("dead-letters a malformed message and a handler that keeps failing, keeps working, and replays them once fixed", async () => {
+    const prefix = privatePrefix(run);
+    const queueName = eventQueueName("inventory");
+    const queue = new Queue(queueName, { connection: redis, prefix });
+    const store = createDeadLetterStore({ connection: redis, prefix, queues: [queueName] });
+    closers.push(
+      () => queue.close(),
+      () => store.close(),
+    );
+    let broken = true;
+    let attempts = 0;
+    const consumer = createConsumer({
+      queue: queueName,
+      db: pgDatabase(db.pool),
+      handlers: {
+        "product.created.v1": async (message, tx) => {
+          if (message.payload.name === "Flaky") {
+            attempts += 1;
+            if (broken) throw new Error("downstream is unavailable");
+          }
+          await tx.$executeRawUnsafe(
+            "INSERT INTO effects (message_id, aggregate_id, version) VALUES ($1, $2, $3)",
+            message.id,
+            message.aggregateId,
+            1,
+          );
+        },
+      },
+      connection: { url: run.redisUrl },
+      prefix,
+      logger,
+      registry: metrics.registry,
+    });
+    closers.push(() => consumer.close());
+    const envelope = (payload: unknown) => ({
+      id: randomUUID(),
+      type: "product.created.v1",
+      aggregateType: "product",
+      aggregateId: randomUUID(),
+      aggregateVersion: 1,
+      occurredAt: new Date().toISOString(),
+      correlationId: "corr-dlq",
+      causationId: null,
+      producer: "products",
+      payload,
+    });
+    const malformed = envelope({ ...product(), name: undefined });
+    const flaky = envelope(product(undefined, "Flaky"));
+    const fine = envelope(product(undefined, "Fine"));
+    const options = { attempts: 3, backoff: { type: "exponential", delay: 20 }, removeOnFail: false };
+    await queue.add("product.created.v1", malformed, { ...options, jobId: malformed.id });
+    await queue.add("product.created.v1", flaky, { ...options, jobId: flaky.id });
+    await queue.add("product.created.v1", fine, { ...options, jobId: fine.id });
+
+    const dead = await waitFor(async () => {
+      const list = await store.list();
+      return list.length === 2 ? list : undefined;
+    }, "two dead letters");
+    expect(await queue.getCompletedCount()).toBe(1);
+    const byId = Object.fromEntries(dead.map((d) => [d.id, d]));
+    expect(byId[malformed.id]).toMatchObject({ queue: queueName, type: "product.created.v1", attempts: 1 });
+    expect(byId[malformed.id]!.reason).toMatch(/^malformed message: invalid product\.created\.v1 payload: payload\.name: /);
+    expect(byId[flaky.id]).toMatchObject({ reason: "downstream is unavailable", attempts: 3, correlationId: "corr-dlq" });
+    expect(attempts).toBe(3);
+    const [shown] = await store.show(flaky.id);
+    expect(shown?.data).toMatchObject({ id: flaky.id, payload: { name: "Flaky" } });
+    expect(shown?.stacktrace.length).toBeGreaterThan(0);
+
+    // Fixed: the dependency is back, and the malformed payload is corrected by the operator.
+    broken = false;
+    expect(await store.replay(flaky.id)).toEqual([queueName]);
+    await expect(store.replay(malformed.id, { payload: { ...product(), name: 42 } })).rejects.toThrow(/not a valid product\.created\.v1/);
+    expect(await store.replay(malformed.id, { payload: product(malformed.aggregateId, "Corrected") })).toEqual([queueName]);
+    await waitFor(async () => (await queue.getCompletedCount()) === 3, "the replayed jobs to complete");
+    expect(await store.list()).toEqual([]);
+    for (const m of [malformed, flaky, fine]) {
+      expect((await db.pool.query("SELECT 1 FROM effects WHERE message_id = $1", [m.id])).rowCount, m.payload ? "applied once" : "").toBe(
+        1,
+      );
+    }
+    // Replaying an applied message again (an operator's double replay) has no second effect.
+    expect(await store.replay(flaky.id)).toEqual([]);
+  });
+
+  it("prunes sent rows after the retention period and keeps unsent ones", async () => {
+    const prefix = privatePrefix(run);
+    const relay = createOutboxRelay({
+      producer: "products",
+      pool: db.pool,
+      connection: redis,
+      prefix,
+      logger,
+      registry: metrics.registry,
+      retentionMs: 60_000,
+    });
+    closers.push(() => relay.stop());
+    while ((await relay.relayOnce()) > 0);
+    const [old, recent] = await write([
+      { type: "product.created.v1", aggregateId: randomUUID(), payload: product() },
+      { type: "product.created.v1", aggregateId: randomUUID(), payload: product() },
+    ]);
+    await relay.relayOnce();
+    const [pending] = await write([{ type: "product.created.v1", aggregateId: randomUUID(), payload: product() }]);
+    await db.pool.query(
+      "UPDATE outbox SET published_at = now() - interval '2 minutes', occurred_at = now() - interval '2 minutes' WHERE id = $1",
+      [old!.id],
+    );
+    await db.pool.query("UPDATE outbox SET occurred_at = now() - interval '2 minutes' WHERE id = $1", [pending!.id]);
+    expect(await relay.prune()).toBeGreaterThanOrEqual(1);
+    const left = (
+      await db.pool.query<{ id: string }>("SELECT id::text FROM outbox WHERE id = ANY($1::uuid[])", [[old!.id, recent!.id, pending!.id]])
+    ).rows.map((r) => r.id);
+    expect(left.sort()).toEqual([recent!.id, pending!.id].sort());
+    const backlog = await relay.backlog();
+    expect(backlog.count).toBe(1);
+    expect(backlog.oldestAgeSeconds).toBeGreaterThan(100);
+  });
+});

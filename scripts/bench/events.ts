@@ -1,0 +1,197 @@
+/**
+ * `npm run bench:events [-- --quick] [--events N] [--rounds R]`: events per second through the outbox, the relay and
+ * a consumer, next to raw BullMQ jobs per second on the same Redis, in the same run.
+ *
+ * - raw BullMQ: producers `queue.add` one job each, a worker (same concurrency) completes them with a no-op.
+ * - events: producers commit one transaction each (an outbox row, as a service's state change would), the relay
+ *   sends them (LISTEN/NOTIFY, batches), a consumer applies each in its own transaction (inbox row + one effect row).
+ * Rounds alternate raw / events (the machine is shared and noisy); the table shows medians, the ratio and the
+ * p50/p99 end-to-end lag (commit to effect). The transactions here go through `pgDatabase` (plain pg); services
+ * run the same SQL through Prisma's interactive transactions, which add a little per transaction.
+ *
+ * Needs Postgres (POSTGRES_ADMIN_URL, a scratch database is created and dropped) and Redis (REDIS_URL).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { createLogger, createMetrics } from "@ecom/observability";
+import { formatPgUrl, parsePgUrl, quoteIdent, withPgClient } from "@ecom/db";
+import {
+  createConsumer,
+  createOutbox,
+  createOutboxRelay,
+  EVENT_TABLES_SQL,
+  eventQueueName,
+  pgDatabase,
+  type Message,
+  type PgTransaction,
+} from "@ecom/events";
+
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, events: { type: "string" }, rounds: { type: "string" } },
+});
+const N = Number(values.events ?? (values.quick ? 300 : 3000));
+const ROUNDS = Number(values.rounds ?? (values.quick ? 2 : 5));
+const PRODUCERS = 8;
+const CONCURRENCY = 8;
+const adminUrl = process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
+const logger = createLogger({ service: "bench-events", level: "silent" });
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+/** Runs `work(i)` for i in 0..n-1 with `parallel` loops. */
+async function inParallel(n: number, parallel: number, work: (i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let i = next++; i < n; i = next++) await work(i);
+    }),
+  );
+}
+
+async function rawRound(prefix: string): Promise<number> {
+  const connection = { url: redisUrl };
+  const queue = new Queue("bench-raw", { connection, prefix });
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const worker = new Worker("bench-raw", async () => undefined, {
+    connection: { ...connection, maxRetriesPerRequest: null },
+    prefix,
+    concurrency: CONCURRENCY,
+  });
+  worker.on("completed", () => ++done === N && finish());
+  await worker.waitUntilReady();
+  const started = performance.now();
+  await inParallel(N, PRODUCERS, (i) => queue.add("job", { i }, { removeOnComplete: true }));
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return N / seconds;
+}
+
+async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise<{ rate: number; lags: number[] }> {
+  await pool.query("TRUNCATE outbox, outbox_streams, inbox, effects");
+  const registry = createMetrics({ service: "bench", defaultMetrics: false }).registry;
+  const outbox = createOutbox({ producer: "products" });
+  const db = pgDatabase(pool);
+  const lags: number[] = [];
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const apply = async (message: Message, tx: PgTransaction) => {
+    await tx.client.query("INSERT INTO effects (message_id) VALUES ($1)", [message.id]);
+  };
+  const consumer = createConsumer({
+    queue: eventQueueName("search"),
+    db,
+    handlers: { "product.created.v1": apply, "product.updated.v1": apply, "stock.changed.v1": apply },
+    connection: { url: redisUrl },
+    prefix,
+    logger,
+    registry,
+    concurrency: CONCURRENCY,
+  });
+  consumer.worker.on("completed", (job) => {
+    lags.push(Date.now() - Date.parse((job.data as Message).occurredAt));
+    if (++done === N) finish();
+  });
+  const relay = createOutboxRelay({
+    producer: "products",
+    pool,
+    connection: redis,
+    prefix,
+    logger,
+    registry,
+    batchSize: 200,
+    pollIntervalMs: 200,
+  });
+  await consumer.ready();
+  await relay.start();
+  const started = performance.now();
+  await inParallel(N, PRODUCERS, (i) =>
+    db.$transaction(async (tx) => {
+      const productId = randomUUID();
+      await outbox.write(tx, {
+        type: "stock.changed.v1",
+        aggregateId: productId,
+        payload: { productId, onHand: i, reserved: 0, available: i, delta: 1, reason: "restock" },
+      });
+    }),
+  );
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await relay.stop();
+  await consumer.close();
+  const q = new Queue(eventQueueName("search"), { connection: redis, prefix });
+  const inventory = new Queue(eventQueueName("inventory"), { connection: redis, prefix });
+  await q.obliterate({ force: true });
+  await inventory.obliterate({ force: true }).catch(() => {});
+  await q.close();
+  await inventory.close();
+  return { rate: N / seconds, lags };
+}
+
+async function main() {
+  const admin = parsePgUrl(adminUrl);
+  const name = `ecom_bench_events_${randomBytes(3).toString("hex")}`;
+  await withPgClient(admin, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
+  const pool = new pg.Pool({ ...parsePgUrl(formatPgUrl({ ...admin, database: name })), max: PRODUCERS + CONCURRENCY + 4 });
+  pool.on("error", () => {});
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    await pool.query(EVENT_TABLES_SQL);
+    await pool.query("CREATE TABLE effects (message_id uuid PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
+    say(
+      `bench:events: ${N} events per round, ${ROUNDS} rounds of each (interleaved), ${PRODUCERS} producers, consumer concurrency ${CONCURRENCY}`,
+    );
+    const raw: number[] = [];
+    const events: number[] = [];
+    const lags: number[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const prefix = `bench${randomBytes(3).toString("hex")}`;
+      raw.push(await rawRound(prefix));
+      const round = await eventsRound(pool, redis, prefix);
+      events.push(round.rate);
+      lags.push(...round.lags);
+      say(
+        `  round ${r}/${ROUNDS}: raw BullMQ ${raw.at(-1)!.toFixed(0)} jobs/s, outbox -> relay -> consumer ${round.rate.toFixed(0)} events/s`,
+      );
+    }
+    const ratio = median(events) / median(raw);
+    say("");
+    say("| pipeline                                     | per second (median) | p50 lag | p99 lag |");
+    say("| -------------------------------------------- | ------------------- | ------- | ------- |");
+    say(`| raw BullMQ (add -> no-op worker)             | ${median(raw).toFixed(0).padStart(19)} |       - |       - |`);
+    say(
+      `| outbox -> relay -> consumer (inbox + effect) | ${median(events).toFixed(0).padStart(19)} | ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(7)} | ${`${percentile(lags, 99).toFixed(0)} ms`.padStart(7)} |`,
+    );
+    say("");
+    say(`ratio events/raw: ${ratio.toFixed(2)} (target >= 0.33: ${ratio >= 1 / 3 ? "met" : "NOT met"})`);
+  } finally {
+    redis.disconnect();
+    await pool.end().catch(() => {});
+    await withPgClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench:events failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,31 @@
+/**
+ * Boots the products worker: the outbox relay that sends the catalog's events (product.created.v1,
+ * product.updated.v1). Started as its own process beside the subgraph (`npm start`, one Deployment in Kubernetes);
+ * several instances may run.
+ */
+import { createWorkerRuntime } from "@ecom/events";
+import { createLogger, createMetrics } from "@ecom/observability";
+import { runUntilSignal } from "@ecom/service";
+import { createDatabase } from "./datasources/prisma.ts";
+import { loadWorkerEnv } from "./env.ts";
+
+const env = loadWorkerEnv();
+const logger = createLogger({ service: "products-worker", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
+const metrics = createMetrics({ service: "products-worker" });
+const db = createDatabase(env.DATABASE_URL, {
+  applicationName: "products-worker",
+  onQuery: () => metrics.dbStatements.inc(),
+  onPoolError: (err) => logger.warn({ err }, "idle database connection failed"),
+});
+
+const runtime = createWorkerRuntime({ service: "products", env, logger, metrics, db });
+runtime.relay();
+const { url } = await runtime.start();
+logger.info({ url }, "products worker ready");
+runUntilSignal(
+  async () => {
+    await runtime.stop();
+    await db.close();
+  },
+  { logger },
+);
