@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { GATEWAY_PORT, SUBGRAPHS, parseEnv } from "@ecom/config";
+import { GATEWAY_PORT, SUBGRAPHS, parseEnv, workerPort, type SubgraphName } from "@ecom/config";
 import { envSchema as gatewayEnvSchema } from "../../gateway/src/env.ts";
 import { subgraphsOf } from "../../gateway/src/supergraph.ts";
 import { envSchema as ordersEnvSchema } from "../../subgraphs/orders/src/env.ts";
@@ -45,9 +45,18 @@ describe("the list of deployables", () => {
   const manifests = (name: string) => parseObjects(readFileSync(path.join(ROOT, "k8s/base", `${name}.yaml`), "utf8"));
   const compose = parseCompose(readRepoFile("docker-compose.yml"));
 
-  it("is the port table of packages/config: every subgraph at its port, then the gateway", () => {
-    expect(Object.fromEntries(targets.map((t) => [t.name, t.port]))).toEqual({ ...SUBGRAPHS, gateway: GATEWAY_PORT });
-    expect(targets.map((t) => t.name)).toEqual(deployables(ROOT).map((d) => d.name));
+  it("is the port table of packages/config: every subgraph at its port, its worker at its worker port, then the gateway", () => {
+    const workers = Object.fromEntries(
+      targets.filter((t) => t.kind === "worker").map((t) => [t.name, workerPort(t.service as SubgraphName)]),
+    );
+    expect(Object.keys(workers).length).toBeGreaterThan(0);
+    expect(Object.fromEntries(targets.map((t) => [t.name, t.port]))).toEqual({ ...SUBGRAPHS, ...workers, gateway: GATEWAY_PORT });
+    // Everything npm start runs is deployed, but the development queue dashboard.
+    expect(targets.map((t) => t.name)).toEqual(
+      deployables(ROOT)
+        .filter((d) => d.kind !== "dashboard")
+        .map((d) => d.name),
+    );
   });
 
   it("agrees with the gateway's defaults, the supergraph it serves and a subgraph's default callee URL", () => {
