@@ -3,7 +3,7 @@
 import "@ecom/observability/tracing";
 import { createTokenVerifier } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { loadEnv, subgraphUrlOverrides } from "./env.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
@@ -32,5 +32,5 @@ runUntilSignal(
     watcher?.close();
     await server.stop();
   },
-  { logger },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

@@ -47,6 +47,8 @@ export {
   DEFAULT_OUTAGE_CLASSIFIERS,
 } from "./outage.ts";
 export type { DependencyOutage, OutageClassifier, OutageHandling, OutageHandlingOptions } from "./outage.ts";
+export { FORCED_EXIT_MARGIN_MS, shutdownTimings } from "./shutdown.ts";
+export type { ShutdownTimings } from "./shutdown.ts";
 export type { SubgraphDeps } from "./subgraph-deps.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
@@ -219,8 +221,8 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
 export interface RunUntilSignalOptions {
   logger: Logger;
   /**
-   * Grace period before a forced exit.
-   * @default 10000
+   * Grace period before a forced exit: longer than the drain (`shutdownTimings(env).forcedExitMs`).
+   * @default 15000
    */
   timeoutMs?: number;
 }
@@ -240,7 +242,7 @@ export function runUntilSignal(stop: () => Promise<void>, options: RunUntilSigna
     setTimeout(() => {
       options.logger.error("graceful shutdown timed out; exiting");
       flushThenExit(options.logger, 1);
-    }, options.timeoutMs ?? 10_000);
+    }, options.timeoutMs ?? 15_000);
     stop().then(
       () => {
         options.logger.info("stopped");

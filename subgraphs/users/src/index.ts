@@ -2,8 +2,9 @@
 // First: tracing must be set up before anything it instruments is loaded (off unless configured).
 import "@ecom/observability/tracing";
 import { loadSigningKey } from "@ecom/auth";
+import { databaseOptionsFromEnv } from "@ecom/db";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadEnv } from "./env.ts";
 import { createServer } from "./server.ts";
@@ -11,7 +12,7 @@ import { createServer } from "./server.ts";
 const env = loadEnv();
 const logger = createLogger({ service: "users", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "users" });
-const db = createDatabase(env.DATABASE_URL, { onQuery: () => metrics.dbStatements.inc() });
+const db = createDatabase(env.DATABASE_URL, { ...databaseOptionsFromEnv(env), onQuery: () => metrics.dbStatements.inc() });
 const signingKey = await loadSigningKey(env.JWT_PRIVATE_KEY);
 if (signingKey.ephemeral) logger.warn("JWT_PRIVATE_KEY not set: signing with a key generated for this process (development only)");
 
@@ -23,5 +24,5 @@ runUntilSignal(
     await server.stop();
     await db.close();
   },
-  { logger },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );
