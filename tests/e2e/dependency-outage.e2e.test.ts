@@ -3,7 +3,8 @@
  * (never the machine's shared one), the gateway in front, clients registering and reading through the gateway.
  * Postgres is stopped and started again while they run:
  * - while it is down, the subgraph answers HTTP 503 with Retry-After and SUBGRAPH_UNAVAILABLE (no driver text), and
- *   clients get SUBGRAPH_UNAVAILABLE naming users through the gateway; nothing else, and no crash;
+ *   clients get SUBGRAPH_UNAVAILABLE naming users through the gateway, whose breaker opens on those 503s; nothing
+ *   else, and no crash;
  * - once it is back, the same processes serve again (no restart);
  * - every acknowledged registration is in the database, and no refused one left a row.
  * And the same for orders, whose placeOrder writes an order, its items and its timeline in one transaction, called
@@ -289,6 +290,10 @@ describe("Postgres outage under load", () => {
       phase = "after";
       await until("full recovery", () => afterRecovery.registered >= 5 && afterRecovery.reads >= 5, diagnostics);
       expect((await fetch(new URL("/health/ready", usersUrl))).status).toBe(200);
+      // The gateway's breaker counted the 503s: it opened for users during the outage and is closed again now.
+      const gatewayMetrics = await (await fetch(new URL("/metrics", gatewayUrl))).text();
+      expect(gatewayMetrics).toMatch(/^gateway_breaker_transitions_total\{[^}]*subgraph="users"[^}]*to="OPEN"[^}]*\} [1-9]\d*$/m);
+      expect(gatewayMetrics).toMatch(/^gateway_breaker_state\{[^}]*subgraph="users"[^}]*\} 0$/m);
     } finally {
       loading = false;
       await Promise.all(clients);
