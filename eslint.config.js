@@ -101,7 +101,8 @@ const NO_SERVICES_FROM_PACKAGES = [
 
 const NO_PRISMA = [
   {
-    group: ["@prisma/*"],
+    // @prisma/instrumentation is OpenTelemetry's hook into Prisma (no database access): packages/observability uses it.
+    group: ["@prisma/*", "!@prisma/instrumentation"],
     message: "Prisma is imported only by src/datasources/** and the boot file (src/index.ts).",
   },
   {

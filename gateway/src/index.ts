@@ -1,4 +1,6 @@
 /** Boots the gateway: env -> deps -> server -> listen -> graceful shutdown. */
+// First: tracing must be set up before anything it instruments is loaded (off unless configured).
+import "@ecom/observability/tracing";
 import { createTokenVerifier } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal, shutdownTimings } from "@ecom/service";

@@ -25,3 +25,6 @@ export {
   CORRELATION_ID_HEADER,
 } from "./context.ts";
 export type { RequestContext } from "./context.ts";
+export { activeTraceIds, shutdownTracing } from "./trace-context.ts";
+export { resolveTracingConfig, tracingEnvSchema } from "./env.ts";
+export type { TracingConfig } from "./env.ts";

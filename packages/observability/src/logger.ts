@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from "pino";
 import { currentRequestContext } from "./context.ts";
+import { activeTraceIds } from "./trace-context.ts";
 
 export type { Logger };
 
@@ -25,7 +26,8 @@ export interface LoggerOptions {
 }
 
 /**
- * A pino logger that adds `service` and the current request and correlation ids to every line.
+ * A pino logger that adds `service`, the current request and correlation ids and, with tracing on, the active
+ * span's `trace_id` and `span_id` to every line.
  * Secrets in common places (authorization headers, passwords, tokens) are redacted.
  */
 export function createLogger(options: LoggerOptions): Logger {
@@ -35,7 +37,10 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     mixin() {
       const ctx = currentRequestContext();
-      return ctx ? { requestId: ctx.requestId, correlationId: ctx.correlationId } : {};
+      const ids = ctx ? { requestId: ctx.requestId, correlationId: ctx.correlationId } : {};
+      // With tracing on, every line written inside a span names it, so a log line leads to its trace.
+      const traceIds = activeTraceIds();
+      return traceIds ? { ...ids, ...traceIds } : ids;
     },
     redact: {
       // Top-level keys and one level down (pino's `*` is a single level); headers by their exact path.

@@ -19,6 +19,7 @@ import {
   createRequestMiddleware,
   currentRequestContext,
   flushLogger,
+  shutdownTracing,
   type Logger,
   type Metrics,
   type ReadinessCheck,
@@ -257,7 +258,9 @@ export function runUntilSignal(stop: () => Promise<void>, options: RunUntilSigna
   process.on("SIGTERM", onSignal);
 }
 
-/** Exits once the logger wrote its last lines (see `flushLogger`). */
+/** Exits once the spans still buffered are exported (bounded) and the logger wrote its last lines (see `flushLogger`). */
 function flushThenExit(logger: Logger, code: number): void {
-  void flushLogger(logger).then(() => process.exit(code));
+  void shutdownTracing()
+    .then(() => flushLogger(logger))
+    .then(() => process.exit(code));
 }

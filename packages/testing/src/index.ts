@@ -11,3 +11,5 @@ export { startSubgraphForTest, buildWithDatabase, graphqlRequest, codesOf, sql, 
 export type { StartSubgraphForTestOptions, SubgraphBuildContext, BuiltSubgraph, RunningSubgraph, GraphQLResponse } from "./subgraph.ts";
 export { startPrivatePostgres, startPrivateRedis, postgresBinDir } from "./private-services.ts";
 export type { PrivatePostgres, PrivateRedis } from "./private-services.ts";
+export { startOtlpReceiver, parseOtlpTraces } from "./otlp-receiver.ts";
+export type { OtlpReceiver, ReceivedSpan } from "./otlp-receiver.ts";

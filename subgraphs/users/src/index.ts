@@ -1,4 +1,6 @@
 /** Boots the users subgraph: env -> deps -> server -> listen -> graceful shutdown. */
+// First: tracing must be set up before anything it instruments is loaded (off unless configured).
+import "@ecom/observability/tracing";
 import { loadSigningKey } from "@ecom/auth";
 import { databaseOptionsFromEnv } from "@ecom/db";
 import { createLogger, createMetrics } from "@ecom/observability";

@@ -1,0 +1,180 @@
+/**
+ * Tracing with real processes: the gateway, users and orders (each over a private clone of its test database),
+ * exporting OTLP/JSON to a receiver inside this test. One client request carrying a W3C `traceparent` must come
+ * back as one trace: the gateway's spans, a server span in each subgraph it called (child of the gateway's call),
+ * each subgraph's SQL statements, and log lines carrying the trace id. (Off by default: packages/observability's
+ * tracing-config unit test.)
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
+import {
+  createTestDatabase,
+  getFreePort,
+  ROOT_DIR,
+  startOtlpReceiver,
+  startProcess,
+  type OtlpReceiver,
+  type ReceivedSpan,
+  type RunningProcess,
+  type TestDatabase,
+} from "@ecom/testing";
+
+const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
+const INTERNAL_SECRET = "tracing-e2e-internal-secret-0123456789";
+
+async function post(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+}
+
+describe("a traced request", () => {
+  const run = inject("testRun");
+  let receiver: OtlpReceiver;
+  const dbs: TestDatabase[] = [];
+  const processes: RunningProcess[] = [];
+  let gatewayUrl: string;
+  let users: RunningProcess;
+
+  const tracingEnv = () => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_BSP_SCHEDULE_DELAY: "100",
+  });
+
+  async function startSubgraph(
+    name: "users" | "orders",
+    extra: Record<string, string> = {},
+  ): Promise<{ proc: RunningProcess; url: string }> {
+    const db = await createTestDatabase(run, name);
+    dbs.push(db);
+    const port = await getFreePort();
+    const proc = await startProcess({
+      name,
+      command: TSX,
+      args: [`subgraphs/${name}/src/index.ts`],
+      cwd: ROOT_DIR,
+      env: {
+        NODE_ENV: "test",
+        LOG_LEVEL: "debug",
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        DATABASE_URL: db.url,
+        INTERNAL_SECRET,
+        ...tracingEnv(),
+        ...extra,
+      },
+      readyUrl: `http://127.0.0.1:${port}/health/ready`,
+    });
+    processes.push(proc);
+    return { proc, url: `http://127.0.0.1:${port}/graphql` };
+  }
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver();
+    const [u, o] = await Promise.all([
+      startSubgraph("users"),
+      startSubgraph("orders", { PRODUCTS_URL: `http://127.0.0.1:${await getFreePort()}/graphql` }),
+    ]);
+    users = u.proc;
+    const unreachable: Record<string, string> = {};
+    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users" && n !== "orders"))
+      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
+    const gatewayPort = await getFreePort();
+    processes.push(
+      await startProcess({
+        name: "gateway",
+        command: TSX,
+        args: ["gateway/src/index.ts"],
+        cwd: ROOT_DIR,
+        env: {
+          NODE_ENV: "test",
+          LOG_LEVEL: "info",
+          HOST: "127.0.0.1",
+          PORT: String(gatewayPort),
+          INTERNAL_SECRET,
+          SUBGRAPH_USERS_URL: u.url,
+          SUBGRAPH_ORDERS_URL: o.url,
+          JWKS_URL: `${new URL(u.url).origin}/.well-known/jwks.json`,
+          SUBGRAPH_TIMEOUT: "20s",
+          SUPERGRAPH_WATCH: "false",
+          ...unreachable,
+          ...tracingEnv(),
+        },
+        readyUrl: `http://127.0.0.1:${gatewayPort}/health/live`,
+      }),
+    );
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(processes.map((p) => p.stop()));
+    await Promise.allSettled(dbs.map((db) => db.drop()));
+    await receiver?.close();
+  });
+
+  it("shows spans for the gateway, each subgraph it called and their SQL, under the client's trace id", async () => {
+    const registered = await post(gatewayUrl, "mutation ($input: RegisterInput!) { register(input: $input) { token } }", {
+      input: { email: `trace-${randomUUID()}@example.com`, password: "password123", name: "Traced" },
+    });
+    const token = (registered.data?.["register"] as { token: string }).token;
+
+    // The client's own span: the gateway continues its trace.
+    const traceId = randomBytes(16).toString("hex");
+    const clientSpanId = randomBytes(8).toString("hex");
+    const answer = await post(gatewayUrl, "{ me { id orders { totalCount } } }", undefined, {
+      authorization: `Bearer ${token}`,
+      traceparent: `00-${traceId}-${clientSpanId}-01`,
+    });
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data).toMatchObject({ me: { orders: { totalCount: 0 } } });
+
+    const inTrace = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
+    const sqlOf = (spans: ReceivedSpan[], service: string) =>
+      inTrace(spans).filter((s) => s.service === service && typeof s.attributes["db.query.text"] === "string");
+    const spans = inTrace(
+      await receiver.waitFor(
+        (all) =>
+          sqlOf(all, "users").length > 0 && sqlOf(all, "orders").length > 0 && inTrace(all).some((s) => s.name === "gateway.request"),
+      ),
+    );
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const serviceOfParent = (s: ReceivedSpan) => byId.get(s.parentSpanId)?.service;
+
+    // The gateway: its HTTP server span is the child of the client's span, Apollo's planning and fetch spans under it.
+    const gatewayServer = spans.find((s) => s.service === "gateway" && s.kind === 2);
+    expect(gatewayServer?.parentSpanId).toBe(clientSpanId);
+    const gatewayNames = new Set(spans.filter((s) => s.service === "gateway").map((s) => s.name));
+    for (const name of ["gateway.request", "gateway.plan", "gateway.execute", "gateway.fetch"]) expect(gatewayNames).toContain(name);
+
+    // Each subgraph it called: a server span whose parent is a gateway span (the outgoing call carried traceparent).
+    for (const service of ["users", "orders"]) {
+      // (users may also serve the gateway's JWKS download, which happens inside the first authenticated request.)
+      const server = spans.filter((s) => s.service === service && s.kind === 2 && s.attributes["url.path"] === "/graphql");
+      expect(server, service).toHaveLength(1);
+      expect(serviceOfParent(server[0]!), service).toBe("gateway");
+      // Its SQL: Prisma's db_query spans, with the statement, inside that subgraph's part of the trace.
+      const sql = sqlOf(spans, service);
+      expect(sql.length, service).toBeGreaterThan(0);
+      expect(sql.every((s) => s.kind === 3 && /\bSELECT\b/i.test(String(s.attributes["db.query.text"])))).toBe(true);
+      for (const statement of sql) {
+        let node: ReceivedSpan | undefined = statement;
+        while (node && node.kind !== 2) node = byId.get(node.parentSpanId);
+        expect(node?.spanId, `${service} SQL span under ${service}'s server span`).toBe(server[0]!.spanId);
+      }
+    }
+
+    // Log lines written while handling it carry the trace id.
+    const lines = users
+      .output()
+      .split("\n")
+      .filter((l) => l.includes(`"trace_id":"${traceId}"`));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: "users", trace_id: traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  });
+});
