@@ -24,6 +24,7 @@ import {
   type ReadinessCheck,
 } from "@ecom/observability";
 import { createHttpLifecycle } from "./http-lifecycle.ts";
+import { registerSelf, type SelfRegistrationOptions } from "./self-registration.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
 export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagination.ts";
@@ -34,8 +35,10 @@ export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
-export { commonSubgraphOptions, loadTypeDefs } from "./subgraph-deps.ts";
+export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv } from "./subgraph-deps.ts";
 export type { SubgraphDeps } from "./subgraph-deps.ts";
+export { advertisedUrl } from "./self-registration.ts";
+export type { SelfRegistrationOptions } from "./self-registration.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
 export type ResolverMap = object;
@@ -95,6 +98,13 @@ export interface SubgraphServerOptions<TLoaders> {
    * @default 10000
    */
   drainTimeoutMs?: number;
+  /**
+   * Registry mode of service discovery: once listening, the instance registers itself (URL, schema version,
+   * release, tags) with a TTL heartbeat; stopping deregisters it before anything else, and then keeps serving for
+   * `shutdownDelayMs` (500 by default here) while the gateway takes it out of rotation.
+   * @default not registered (static mode: the gateway is given the URL)
+   */
+  registration?: SelfRegistrationOptions;
 }
 
 /** A built subgraph server, not yet listening. */
@@ -138,10 +148,13 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
       ...(options.plugins ?? []),
     ],
   });
+  // Registered: the gateway learns of the deregistration within milliseconds; a short delay lets the calls it
+  // had already routed here arrive and finish.
+  const shutdownDelayMs = options.shutdownDelayMs ?? (options.registration ? 500 : undefined);
   const lifecycle = createHttpLifecycle({
     httpServer,
     apollo,
-    ...(options.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: options.shutdownDelayMs }),
+    ...(shutdownDelayMs === undefined ? {} : { shutdownDelayMs }),
     ...(options.onStop ? { onStop: options.onStop } : {}),
   });
   await apollo.start();
@@ -178,12 +191,32 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     }),
   );
 
+  let deregister: (() => Promise<void>) | undefined;
+  let stopping: Promise<void> | undefined;
   return {
     app,
     httpServer,
     apollo: apollo as unknown as ApolloServer<SubgraphContext<never>>,
-    listen: lifecycle.listen,
-    stop: lifecycle.stop,
+    async listen(port, host) {
+      const listening = await lifecycle.listen(port, host);
+      if (options.registration) {
+        deregister = await registerSelf(
+          options.name,
+          options.typeDefs,
+          options.registration,
+          { host: host ?? "0.0.0.0", port: listening.port },
+          options.logger,
+        );
+      }
+      return listening;
+    },
+    stop() {
+      stopping ??= (async () => {
+        await deregister?.();
+        await lifecycle.stop();
+      })();
+      return stopping;
+    },
   };
 }
 
