@@ -5,9 +5,11 @@
  *   2. generates missing Prisma clients, creates databases and roles, migrates, seeds the demo data
  *   3. starts every subgraph, then the gateway, each as its own process with prefixed logs
  *   4. waits for each /health/ready with visible progress, then prints the URLs
- *   5. Ctrl-C (or any process dying) stops everything: no process is left behind
+ *   5. supervises them: a process that dies is restarted with exponential backoff; one that keeps dying
+ *      (START_MAX_RESTARTS in a row) makes `npm start` give up, saying which and why
+ *   6. Ctrl-C stops everything: no process is left behind
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -18,6 +20,7 @@ import { bootstrap } from "../prisma/bootstrap.ts";
 import { loadToolEnv } from "../prisma/env.ts";
 import { seedAll } from "../prisma/seed.ts";
 import { loadStartEnv } from "./start-env.ts";
+import { describeExit, supervise, type RestartPolicy, type SupervisedProcess, type SupervisorEvent } from "./supervisor.ts";
 import { deployables, type Deployable } from "./topology.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -62,8 +65,7 @@ async function generateMissingClients(): Promise<void> {
 
 interface Running {
   deployable: Deployable;
-  child: ChildProcess;
-  exited: boolean;
+  process: SupervisedProcess;
 }
 
 const running: Running[] = [];
@@ -83,75 +85,99 @@ function prefixLines(name: string, colorCode: number, stream: NodeJS.ReadableStr
   });
 }
 
-function startDeployable(d: Deployable, index: number, env: NodeJS.ProcessEnv): Running {
-  const tsx = require.resolve("tsx/cli");
-  const child = spawn(process.execPath, [tsx, "src/index.ts"], {
-    cwd: d.dir,
-    env: { ...env, ...d.env, PORT: String(d.port), FORCE_COLOR: color ? "1" : "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group, so that stopping it also stops anything it spawned.
-    detached: true,
-  });
-  const colorCode = COLORS[index % COLORS.length]!;
-  prefixLines(d.name, colorCode, child.stdout!, process.stdout);
-  prefixLines(d.name, colorCode, child.stderr!, process.stderr);
-  const r: Running = { deployable: d, child, exited: false };
-  child.on("exit", (code, signal) => {
-    r.exited = true;
-    if (!stopping) {
-      process.stderr.write(`${paint(31, `[${d.name}] exited unexpectedly (${signal ?? `code ${code}`})`)}: stopping everything\n`);
+/** Prints what the supervisor did, and gives up on the whole platform when one process crash-loops. */
+function reportSupervisorEvent(event: SupervisorEvent, r: Running): void {
+  if (stopping) return;
+  switch (event.type) {
+    case "exited":
+      process.stderr.write(
+        `${paint(31, `[${event.name}] exited unexpectedly (${describeExit(event.exit)})`)}: restarting in ` +
+          `${(event.restartInMs / 1000).toFixed(1)} s (restart ${event.attempt} of at most ${event.maxRestarts} in a row)\n`,
+      );
+      return;
+    case "restarted":
+      step(`${event.name} restarted (pid ${event.pid ?? "?"}, restart ${event.attempt})`);
+      // Reported in the background: the rest of the platform keeps running meanwhile.
+      void waitReady(r, 90_000, "ready again").catch((error: unknown) => process.stderr.write(`${(error as Error).message}\n`));
+      return;
+    case "gave-up":
+      process.stderr.write(
+        `\n${paint(31, "npm start gave up:")} ${event.name} exited ${event.restarts + 1} times in a row ` +
+          `(last: ${describeExit(event.exit)} after ${(event.exit.uptimeMs / 1000).toFixed(1)} s); see its log lines above.\n`,
+      );
       void shutdown(1);
+      return;
+    default: {
+      const unexpected: never = event;
+      throw new Error(`unknown supervisor event ${JSON.stringify(unexpected)}`);
     }
-  });
-  running.push(r);
-  return r;
+  }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  try {
-    if (child.pid) process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
+function startDeployable(d: Deployable, index: number, env: NodeJS.ProcessEnv, policy: Partial<RestartPolicy>): Running {
+  const tsx = require.resolve("tsx/cli");
+  const colorCode = COLORS[index % COLORS.length]!;
+  const supervised = supervise({
+    name: d.name,
+    policy,
+    start: () => {
+      const child = spawn(process.execPath, [tsx, d.entry ?? "src/index.ts"], {
+        cwd: d.dir,
+        env: { ...env, ...d.env, ...(d.port === undefined ? {} : { PORT: String(d.port) }), FORCE_COLOR: color ? "1" : "0" },
+        stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group, so that stopping it also stops anything it spawned.
+        detached: true,
+      });
+      prefixLines(d.name, colorCode, child.stdout!, process.stdout);
+      prefixLines(d.name, colorCode, child.stderr!, process.stderr);
+      return child;
+    },
+    onEvent: (event) => reportSupervisorEvent(event, r),
+  });
+  const r: Running = { deployable: d, process: supervised };
+  running.push(r);
+  return r;
 }
 
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    const alive = running.filter((r) => !r.exited);
+    const alive = running.filter((r) => r.process.state === "running" || r.process.state === "backoff");
     if (alive.length > 0) step(`stopping ${alive.map((r) => r.deployable.name).join(", ")}`);
-    // SIGTERM to each tsx leader only: tsx relays it to the service, which then shuts down gracefully. Signalling
-    // the whole group at once would hit the service twice and let tsx exit before the service has finished.
-    for (const r of alive) r.child.kill("SIGTERM");
-    const deadline = Date.now() + 10_000;
-    while (running.some((r) => !r.exited) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    // Then the whole group of each: anything a leader left behind (or a leader that did not stop) is killed.
-    for (const r of running) signalGroup(r.child, "SIGKILL");
-    if (running.some((r) => !r.exited)) process.stderr.write("some processes did not stop within 10 s and were killed\n");
+    // Each supervisor sends SIGTERM to its tsx leader only (tsx relays it to the service, which then shuts down
+    // gracefully; signalling the whole group would hit the service twice), then kills whatever is left of the group.
+    const inTime = await Promise.all(running.map((r) => r.process.stop()));
+    if (inTime.includes(false)) process.stderr.write("some processes did not stop within 10 s and were killed\n");
     else step("all processes stopped");
   }
   process.exit(code);
 }
 
-async function waitReady(r: Running, timeoutMs: number): Promise<void> {
-  const url = `http://127.0.0.1:${r.deployable.port}/health/ready`;
+/** Polls `/health/ready` of the process's current incarnation; a process without a port is ready once running. */
+async function waitReady(r: Running, timeoutMs: number, what = "ready"): Promise<void> {
+  const { port, name } = r.deployable;
   const started = Date.now();
   let lastReport = started;
   for (;;) {
-    if (r.exited) throw new Error(`${r.deployable.name} exited before it was ready (see its log lines above)`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) {
-        step(`${r.deployable.name} ready on :${r.deployable.port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-        return;
+    if (r.process.state === "gave-up" || stopping) throw new Error(`${name} did not start (see its log lines above)`);
+    if (port === undefined) {
+      if (r.process.state === "running") return;
+    } else {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) {
+          step(`${name} ${what} on :${port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+          return;
+        }
+      } catch {
+        // not listening yet
       }
-    } catch {
-      // not listening yet
     }
-    if (Date.now() - started > timeoutMs) throw new Error(`${r.deployable.name} was not ready at ${url} within ${timeoutMs / 1000} s`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`${name} was not ${what} at http://127.0.0.1:${port}/health/ready within ${timeoutMs / 1000} s`);
     if (Date.now() - lastReport > 5000) {
       lastReport = Date.now();
-      process.stdout.write(`    waiting for ${r.deployable.name} (${Math.round((Date.now() - started) / 1000)} s)...\n`);
+      process.stdout.write(`    waiting for ${name} (${Math.round((Date.now() - started) / 1000)} s)...\n`);
     }
     await new Promise((res) => setTimeout(res, 200));
   }
@@ -174,15 +200,24 @@ async function main(): Promise<void> {
   const all = deployables(ROOT, env.START_BASE_PORT);
   const subgraphs = all.filter((d) => d.kind === "subgraph");
   const gateway = all.find((d) => d.kind === "gateway");
+  // Workers (and any other kind) start with the subgraphs and are supervised the same way.
+  const others = all.filter((d) => d.kind !== "subgraph" && d.kind !== "gateway");
+  const policy: Partial<RestartPolicy> = { maxRestarts: env.START_MAX_RESTARTS, initialDelayMs: env.START_RESTART_DELAY };
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: env.NODE_ENV, REDIS_URL: env.REDIS_URL };
   const toolEnv = loadToolEnv();
 
   step(`starting ${subgraphs.length} subgraphs: ${subgraphs.map((s) => `${s.name}:${s.port}`).join(", ")}`);
-  const started = subgraphs.map((d, i) => startDeployable(d, i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(d.name) }));
+  const started = subgraphs.map((d, i) => startDeployable(d, i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(d.name) }, policy));
+  if (others.length > 0) step(`starting ${others.map((d) => `${d.name} (${d.kind})`).join(", ")}`);
+  started.push(
+    ...others.map((d, i) =>
+      startDeployable(d, subgraphs.length + 1 + i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(path.basename(d.dir)) }, policy),
+    ),
+  );
   await Promise.all(started.map((r) => waitReady(r, 90_000)));
   if (gateway) {
     step(`starting the gateway on :${gateway.port}`);
-    const g = startDeployable(gateway, subgraphs.length, childEnv);
+    const g = startDeployable(gateway, subgraphs.length, childEnv, policy);
     await waitReady(g, 90_000);
   }
 
@@ -193,7 +228,7 @@ async function main(): Promise<void> {
     ...subgraphs.map((s) => `  ${s.name.padEnd(15)}  http://localhost:${s.port}/graphql`),
     "  Every process:   /health/live  /health/ready  /metrics",
     "  Demo users:      alice@example.com, bob@example.com (CUSTOMER), admin@example.com (ADMIN); password password123",
-    "Press Ctrl-C to stop everything.",
+    "A process that dies is restarted (with backoff); Ctrl-C stops everything.",
     "",
   ];
   process.stdout.write(lines.join("\n"));

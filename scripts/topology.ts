@@ -5,9 +5,16 @@ import { GATEWAY_PORT, SUBGRAPHS, isSubgraphName, subgraphUrlVariable } from "@e
 
 export interface Deployable {
   name: string;
-  kind: "subgraph" | "gateway";
+  /** Every kind is started and supervised the same way by `npm start`; the gateway starts last. */
+  kind: "subgraph" | "gateway" | "worker";
   dir: string;
+  /** Where its `/health/ready` answers (and its `PORT`). */
   port: number;
+  /**
+   * Boot file, relative to `dir`.
+   * @default "src/index.ts"
+   */
+  entry?: string;
   /** Extra environment for this process. */
   env: Record<string, string>;
 }

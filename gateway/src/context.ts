@@ -4,4 +4,8 @@ export interface GatewayContext {
   requestId: string;
   /** Shared by every hop of the client's request; forwarded to the subgraphs as `x-correlation-id`. */
   correlationId: string;
+  /** Clock time (ms) by which every subgraph call of this request must be over, retries included. */
+  deadline?: number;
+  /** Aborts when the client goes away before its answer: its subgraph calls are cancelled. */
+  signal?: AbortSignal;
 }

@@ -1,14 +1,18 @@
 import { fileURLToPath } from "node:url";
+import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
 import {
   SUBGRAPH_NAMES,
   baseEnv,
+  booleanFlag,
   durationMs,
   evenIfOtherVariablesFail,
   httpUrl,
   internalSecretEnv,
   loadEnvOrExit,
   port,
+  redisUrl,
   refuseDevSecretInProduction,
+  shutdownEnv,
   subgraphUrlVariable,
   z,
   type RawEnv,
@@ -19,22 +23,65 @@ export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL("../supergraph.grap
 
 // SUBGRAPH_USERS_URL, SUBGRAPH_PRODUCTS_URL...: one optional override per subgraph of the port table. Unset, a
 // subgraph is reached at the URL the supergraph names (http://localhost:<port>/graphql).
+/**
+ * RESILIENCE_CONFIG: the breaker, retry, timeout, bulkhead and dedup settings as JSON (the schema of
+ * @ecom/resilience's config.ts), checked at boot like every other variable.
+ */
+const resilienceJson = z
+  .string()
+  .optional()
+  .transform((text, ctx): ResilienceConfigInput | undefined => {
+    if (text === undefined || text.trim() === "") return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `must be JSON (${(error as Error).message})` });
+      return z.NEVER;
+    }
+    const parsed = resilienceConfigSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues)
+        ctx.addIssue({ code: "custom", message: `${issue.path.join(".") || "(root)"}: ${issue.message}` });
+      return z.NEVER;
+    }
+    return value as ResilienceConfigInput;
+  });
+
 const subgraphUrlEnv = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), httpUrl().optional()]));
 
 /** Configuration of the gateway. */
 export const envSchema = z
   .object({
     ...baseEnv,
+    ...shutdownEnv,
     ...internalSecretEnv,
     PORT: port(4000),
     /** Where the users subgraph publishes the public keys of access tokens. */
     JWKS_URL: httpUrl().default("http://localhost:4001/.well-known/jwks.json"),
     JWT_ISSUER: z.string().default("ecom-users"),
     JWT_AUDIENCE: z.string().default("ecom-gateway"),
-    /** Per-subgraph request timeout; a subgraph slower than this is SUBGRAPH_UNAVAILABLE for that request. */
+    /** Timeout of one attempt of a subgraph call; slower is a failure for its breaker (then retried or SUBGRAPH_UNAVAILABLE). */
     SUBGRAPH_TIMEOUT: durationMs("5s"),
+    /** Longest time one client request may spend on subgraph calls, retries and waits included. */
+    REQUEST_DEADLINE: durationMs("10s"),
+    /** Everything else of the subgraph call path's resilience, as JSON (see the README). */
+    RESILIENCE_CONFIG: resilienceJson,
+    /** Kept-alive connections per subgraph (undici pool). */
+    SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(128),
+    /** Bound of the query-plan cache, in MiB of plans (their JSON size). */
+    QUERY_PLAN_CACHE_MIB: z.coerce.number().min(1).max(4096).default(30),
+    /** Whole-response cache in Redis for anonymous queries with cache hints (gateway/src/plugins/response-cache.ts). */
+    RESPONSE_CACHE: booleanFlag(false),
+    /** Prefix of the response cache's Redis keys. */
+    RESPONSE_CACHE_PREFIX: z.string().min(1).default("ecom:gateway:response:"),
+    REDIS_URL: redisUrl().default("redis://127.0.0.1:6379/0"),
     /** The supergraph SDL; a relative path is resolved from the working directory. */
     SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH_PATH),
+    /** Watch SUPERGRAPH_PATH and swap in each valid new version without a restart (an invalid one is refused). */
+    SUPERGRAPH_WATCH: booleanFlag(true),
+    /** How often the supergraph file is checked for changes. */
+    SUPERGRAPH_WATCH_INTERVAL: durationMs("1s"),
     ...subgraphUrlEnv,
   })
   .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);
@@ -55,4 +102,17 @@ export function subgraphUrlOverrides(env: Env): Record<string, string> {
     if (typeof value === "string") overrides[name] = value;
   }
   return overrides;
+}
+
+/**
+ * The resilience settings of the call path: RESILIENCE_CONFIG, with REQUEST_DEADLINE and SUBGRAPH_TIMEOUT as the
+ * deadline and the default attempt timeout where it does not set them.
+ */
+export function resilienceConfigOf(env: Pick<Env, "SUBGRAPH_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG">): ResilienceConfigInput {
+  const own = env.RESILIENCE_CONFIG ?? {};
+  return {
+    ...own,
+    deadlineMs: own.deadlineMs ?? env.REQUEST_DEADLINE,
+    defaults: { ...own.defaults, timeout: { attemptMs: env.SUBGRAPH_TIMEOUT, ...own.defaults?.timeout } },
+  };
 }

@@ -1,10 +1,11 @@
 /** Boots the gateway: env -> deps -> server -> listen -> graceful shutdown. */
 import { createTokenVerifier } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { loadEnv, subgraphUrlOverrides } from "./env.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
+import { watchSupergraphFile } from "./supergraph-watcher.ts";
 
 const env = loadEnv();
 const logger = createLogger({ service: "gateway", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
@@ -21,4 +22,13 @@ const server = await createGatewayServer({
 });
 const { url } = await server.listen(env.PORT, env.HOST);
 logger.info({ url, subgraphs: Object.fromEntries(server.subgraphs.map((s) => [s.name, s.url])) }, "gateway ready");
-runUntilSignal(() => server.stop(), { logger });
+const watcher = env.SUPERGRAPH_WATCH
+  ? watchSupergraphFile({ file: env.SUPERGRAPH_PATH, reload: server.supergraph.reload, logger, intervalMs: env.SUPERGRAPH_WATCH_INTERVAL })
+  : undefined;
+runUntilSignal(
+  async () => {
+    watcher?.close();
+    await server.stop();
+  },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
+);

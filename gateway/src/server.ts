@@ -21,16 +21,19 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from "@ecom/observability";
-import { createHttpLifecycle } from "@ecom/service";
+import { createHttpLifecycle, shutdownTimings } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
-import type { Env } from "./env.ts";
+import { resilienceConfigOf, type Env } from "./env.ts";
+import { SubgraphCallPath, type SubgraphFetchStage } from "./fetch/pipeline.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
+import { createQueryPlanCache } from "./query-plan-cache.ts";
 import { createSubgraphDataSource, type SubgraphFetch } from "./subgraph-datasource.ts";
-import { subgraphReadinessCheck, subgraphsOf, type SubgraphEndpoint } from "./supergraph.ts";
+import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint, type SupergraphControl } from "./supergraph.ts";
 
 /** Everything the gateway is built from; the boot file (index.ts) or a test provides it. */
 export interface GatewayServerDeps {
-  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT">;
+  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT"> &
+    Partial<Pick<Env, "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG" | "SUBGRAPH_CONNECTIONS" | "QUERY_PLAN_CACHE_MIB">>;
   logger: Logger;
   metrics: Metrics;
   /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
@@ -39,8 +42,26 @@ export interface GatewayServerDeps {
   subgraphUrls?: Readonly<Record<string, string>>;
   /** Verifies access tokens (createTokenVerifier of @ecom/auth against the users subgraph's JWKS). */
   verifyToken: (token: string) => Promise<Identity>;
-  /** Wraps each subgraph's HTTP call (the seam for a circuit breaker). */
+  /**
+   * The subgraph call path (dedup, resilience, signing, undici pools: gateway/src/fetch/). Pass one to keep
+   * breakers and pools across gateway instances; the gateway then leaves closing it to the caller.
+   * @default one built from `env` (SUBGRAPH_TIMEOUT, REQUEST_DEADLINE, RESILIENCE_CONFIG, SUBGRAPH_CONNECTIONS)
+   */
+  callPath?: SubgraphCallPath;
+  /**
+   * The request-signing stage of each subgraph's calls (gateway/src/fetch/sign.ts), placed inside the retries.
+   * Used only when the gateway builds the call path itself.
+   * @default no signing
+   */
+  signing?: (subgraph: string) => SubgraphFetchStage | undefined;
+  /** Wraps each subgraph's whole call path, outermost (tests inject faults here). */
   wrapFetch?: (fetch: SubgraphFetch, subgraph: string) => SubgraphFetch;
+  /**
+   * The optional built-in plugins (observability: operation logs and metrics). Off only for the benchmark's
+   * "plugins off" baseline; authentication always runs (it makes the identity the subgraphs receive).
+   * @default true
+   */
+  builtinPlugins?: boolean;
   /** Extra Apollo plugins, run after the built-in ones. */
   plugins?: ApolloServerPlugin<GatewayContext>[];
   /**
@@ -60,8 +81,12 @@ export interface GatewayServer {
   app: Express;
   httpServer: http.Server;
   apollo: ApolloServer<GatewayContext>;
-  /** The subgraphs and the URLs the gateway calls them at. */
-  subgraphs: readonly SubgraphEndpoint[];
+  /** The subgraphs of the supergraph being served and the URLs the gateway calls them at. */
+  readonly subgraphs: readonly SubgraphEndpoint[];
+  /** The supergraph being served; `supergraph.reload(sdl)` swaps a new one in (the file watcher calls it). */
+  supergraph: SupergraphControl;
+  /** Policies (breaker states, live settings with `callPath.policies.update()`) and pools of the subgraph calls. */
+  callPath: SubgraphCallPath;
   /** Starts listening; resolves with the URL of `/graphql`. */
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
   /** Stops accepting requests, drains the ones in flight, stops the gateway. Idempotent. */
@@ -71,34 +96,59 @@ export interface GatewayServer {
 /** Builds the gateway (loads the supergraph). Does not listen: call `listen` (the boot file does). */
 export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
   const dev = deps.env.NODE_ENV === "development";
+  // SHUTDOWN_DELAY and DRAIN_TIMEOUT: readiness fails first, then in-flight requests finish (packages/service).
+  const timings = shutdownTimings(deps.env);
   const app = express();
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
   let loaded = false;
 
-  const subgraphs = subgraphsOf(deps.supergraphSdl).map((s) => ({ name: s.name, url: deps.subgraphUrls?.[s.name] ?? s.url }));
-  const urlOf = new Map(subgraphs.map((s) => [s.name, s.url]));
+  const supergraph = createSupergraphControl({
+    initialSdl: deps.supergraphSdl,
+    ...(deps.subgraphUrls ? { subgraphUrls: deps.subgraphUrls } : {}),
+    logger: deps.logger,
+    metrics: deps.metrics,
+  });
   const auth = createAuthPlugin<GatewayContext>({ verifyToken: deps.verifyToken });
   const gatewayLogger = deps.logger.child({ component: "apollo-gateway" });
+  const ownCallPath = deps.callPath === undefined;
+  const callPath =
+    deps.callPath ??
+    new SubgraphCallPath({
+      config: resilienceConfigOf({
+        SUBGRAPH_TIMEOUT: deps.env.SUBGRAPH_TIMEOUT,
+        REQUEST_DEADLINE: deps.env.REQUEST_DEADLINE ?? 10_000,
+        RESILIENCE_CONFIG: deps.env.RESILIENCE_CONFIG,
+      }),
+      logger: deps.logger,
+      registry: deps.metrics.registry,
+      ...(deps.signing ? { signing: deps.signing } : {}),
+      transportOptions: { connections: deps.env.SUBGRAPH_CONNECTIONS ?? 128 },
+    });
 
   const gateway = new ApolloGateway({
-    supergraphSdl: deps.supergraphSdl,
+    // A manager rather than a string, so that supergraph.reload() can swap the supergraph while serving.
+    supergraphSdl: supergraph.manager,
     logger: {
       debug: (message) => gatewayLogger.debug(String(message)),
       info: (message) => gatewayLogger.info(String(message)),
       warn: (message) => gatewayLogger.warn(String(message)),
       error: (message) => gatewayLogger.error(String(message)),
     },
+    // The stock plan cache, with its bound from QUERY_PLAN_CACHE_MIB and hits and misses on /metrics.
+    queryPlannerConfig: { cache: createQueryPlanCache({ maxMiB: deps.env.QUERY_PLAN_CACHE_MIB ?? 30, registry: deps.metrics.registry }) },
     buildService: ({ name, url }) =>
       createSubgraphDataSource<GatewayContext>({
         name,
-        url: urlOf.get(name) ?? url ?? "",
+        url: deps.subgraphUrls?.[name] ?? url ?? "",
         internalSecret: deps.env.INTERNAL_SECRET,
-        timeoutMs: deps.env.SUBGRAPH_TIMEOUT,
         identityOf: (context) => auth.identityOf(context),
         idsOf: (context) =>
           typeof context["correlationId"] === "string" && context["correlationId"] !== "" ? (context as GatewayContext) : undefined,
+        clientOf: (context) => context as GatewayContext,
+        breakerState: () => callPath.breakerState(name),
         logger: deps.logger,
+        fetch: callPath.fetchFor(name),
         ...(deps.wrapFetch ? { wrapFetch: deps.wrapFetch } : {}),
       }),
   });
@@ -117,27 +167,30 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       onInternalError: (error) => deps.logger.error({ err: error }, "unexpected error in the gateway"),
     }),
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: timings.drainTimeoutMs }),
       dev ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
-      createObservabilityPlugin<GatewayContext>({ logger: deps.logger, metrics: deps.metrics }),
+      ...(deps.builtinPlugins === false ? [] : [createObservabilityPlugin<GatewayContext>({ logger: deps.logger, metrics: deps.metrics })]),
       auth,
       ...(deps.plugins ?? []),
     ],
   });
   // Stopping drains in-flight requests (DrainHttpServer), then stops the gateway.
-  const lifecycle = createHttpLifecycle({ httpServer, apollo });
+  const lifecycle = createHttpLifecycle({ httpServer, apollo, shutdownDelayMs: timings.shutdownDelayMs });
   await apollo.start();
   loaded = true;
 
-  const checks: ReadinessCheck[] = [
-    {
-      name: "supergraph",
-      check: async () => {
-        if (!loaded) throw new Error("supergraph not loaded");
-      },
+  const supergraphCheck: ReadinessCheck = {
+    name: "supergraph",
+    check: async () => {
+      if (!loaded) throw new Error("supergraph not loaded");
     },
-    ...subgraphs.map((s) => subgraphReadinessCheck(s, deps.readinessTimeoutMs)),
-  ];
+  };
+  // Read on every /health/ready: refilled in place when a reload changes the subgraphs.
+  const checks: ReadinessCheck[] = [];
+  const checkSubgraphsOf = (subgraphs: readonly SubgraphEndpoint[]) =>
+    checks.splice(0, checks.length, supergraphCheck, ...subgraphs.map((s) => subgraphReadinessCheck(s, deps.readinessTimeoutMs)));
+  checkSubgraphsOf(supergraph.current().subgraphs);
+  supergraph.onChange((current) => checkSubgraphsOf(current.subgraphs));
   const handlers = createObservabilityHandlers({
     metrics: deps.metrics,
     checks,
@@ -150,12 +203,39 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     "/graphql",
     express.json({ limit: deps.bodyLimit ?? "1mb" }),
     expressMiddleware(apollo, {
-      context: async () => {
+      context: async ({ res }) => {
         const ids = currentRequestContext();
-        return { requestId: ids?.requestId ?? "", correlationId: ids?.correlationId ?? "" };
+        // A client that closes its connection before the answer cancels the request's subgraph calls.
+        const client = new AbortController();
+        res.once("close", () => {
+          if (!res.writableFinished) client.abort(new Error("client disconnected"));
+        });
+        return {
+          requestId: ids?.requestId ?? "",
+          correlationId: ids?.correlationId ?? "",
+          deadline: Date.now() + callPath.deadlineMs,
+          signal: client.signal,
+        };
       },
     }),
   );
 
-  return { app, httpServer, apollo, subgraphs, listen: lifecycle.listen, stop: lifecycle.stop };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await lifecycle.stop();
+      if (ownCallPath) await callPath.close();
+    })());
+  return {
+    app,
+    httpServer,
+    apollo,
+    get subgraphs() {
+      return supergraph.current().subgraphs;
+    },
+    supergraph,
+    callPath,
+    listen: lifecycle.listen,
+    stop,
+  };
 }

@@ -1,7 +1,16 @@
+/**
+ * The gateway's supergraph: reading it, the subgraphs it names, their readiness, and swapping a new one in at run
+ * time ({@link createSupergraphControl}).
+ */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import type { ReadinessCheck } from "@ecom/observability";
+import type { SupergraphManager } from "@apollo/gateway";
+import { Supergraph } from "@apollo/federation-internals";
+import { QueryPlanner } from "@apollo/query-planner";
+import type { Logger, Metrics, ReadinessCheck } from "@ecom/observability";
 import { Kind, parse, type ConstArgumentNode } from "graphql";
+import { Counter, Gauge } from "prom-client";
 
 /** A subgraph as the supergraph names it. */
 export interface SubgraphEndpoint {
@@ -69,6 +78,178 @@ export function subgraphReadinessCheck(subgraph: SubgraphEndpoint, timeoutMs = 2
       }
       const body = (await res.json().catch(() => null)) as { data?: { __typename?: string } } | null;
       if (!res.ok || body?.data?.__typename !== "Query") throw new Error(`${subgraph.url} answered HTTP ${res.status}`);
+    },
+  };
+}
+
+/** Why a supergraph was refused: it does not parse, or it parses but the gateway could not serve it. */
+export type SupergraphRejectionReason = "unparsable" | "invalid";
+
+/** A supergraph {@link SupergraphControl.reload} refused; the one being served is unchanged. */
+export class SupergraphRejectedError extends Error {
+  readonly brand = "SupergraphRejectedError" as const;
+  constructor(
+    readonly reason: SupergraphRejectionReason,
+    /** What was wrong, as the parser or the federation library said it. */
+    readonly details: string,
+    /** Where the SDL came from (a file path, `registry`...), for logs. */
+    readonly source: string,
+  ) {
+    super(`supergraph from ${source} refused (${reason}): ${details}`);
+  }
+}
+
+/** True when `error` is a {@link SupergraphRejectedError}, also across module copies. */
+export const isSupergraphRejectedError = (error: unknown): error is SupergraphRejectedError =>
+  (error as { brand?: unknown } | null)?.brand === "SupergraphRejectedError";
+
+/** What {@link SupergraphControl.reload} did. */
+export type SupergraphReloadResult =
+  { outcome: "applied"; id: string; previousId: string; subgraphs: readonly SubgraphEndpoint[] } | { outcome: "unchanged"; id: string };
+
+/** The supergraph being served. */
+export interface LoadedSupergraph {
+  /** sha256 of the SDL (what Apollo Gateway calls the composition id). */
+  id: string;
+  sdl: string;
+  /** Its subgraphs, with the URL overrides applied. */
+  subgraphs: readonly SubgraphEndpoint[];
+}
+
+/** Options of {@link createSupergraphControl}. */
+export interface SupergraphControlOptions {
+  /** The SDL served from the start (validated like every reload). */
+  initialSdl: string;
+  /** URL overrides by subgraph name (SUBGRAPH_<NAME>_URL), applied to every supergraph loaded. */
+  subgraphUrls?: Readonly<Record<string, string>>;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * The gateway's supergraph, swappable at run time. `manager` goes into `new ApolloGateway({ supergraphSdl })`;
+ * {@link SupergraphControl.reload} is the one way a new supergraph gets in (the file watcher calls it; a registry
+ * will, later).
+ */
+export interface SupergraphControl {
+  /** Apollo Gateway's supergraph manager: hands over the initial SDL and keeps the `update` callback. */
+  readonly manager: SupergraphManager;
+  /** What is served now. */
+  current(): LoadedSupergraph;
+  /**
+   * Validates `sdl` as a supergraph the gateway can serve (it parses, it is a valid supergraph, its API schema
+   * builds, the query planner accepts it, every subgraph has a URL) and swaps it in. Requests in flight finish on
+   * the supergraph they started with (Apollo Server keeps the schema of a running request); new ones get the new
+   * one. An SDL identical to the current one changes nothing. Logs and counts every outcome
+   * (`gateway_supergraph_reloads_total{outcome}`).
+   * @param source where the SDL came from, for logs (a file path, `registry`...). @default "reload"
+   * @throws SupergraphRejectedError when `sdl` cannot be served: the current supergraph keeps serving.
+   */
+  reload(sdl: string, source?: string): Promise<SupergraphReloadResult>;
+  /** Calls `listener` after each applied reload; returns an unsubscribe function. */
+  onChange(listener: (loaded: LoadedSupergraph) => void): () => void;
+}
+
+const sdlId = (sdl: string) => createHash("sha256").update(sdl).digest("hex");
+
+/**
+ * Everything Apollo Gateway does with a new supergraph SDL, done beforehand so that a bad one is refused before the
+ * gateway starts swapping (its `update` assigns part of its state before the query planner is built).
+ */
+function validateSupergraph(sdl: string, source: string, subgraphUrls: Readonly<Record<string, string>>): SubgraphEndpoint[] {
+  try {
+    parse(sdl);
+  } catch (error) {
+    throw new SupergraphRejectedError("unparsable", (error as Error).message, source);
+  }
+  let subgraphs: SubgraphEndpoint[];
+  try {
+    const supergraph = Supergraph.build(sdl, { validateSupergraph: true });
+    supergraph.apiSchema();
+    new QueryPlanner(supergraph);
+    subgraphs = supergraph.subgraphsMetadata().map((s) => ({ name: s.name, url: subgraphUrls[s.name] ?? s.url }));
+  } catch (error) {
+    const details = error instanceof Error ? error.message : String(error);
+    throw new SupergraphRejectedError("invalid", details.split("\n").slice(0, 5).join(" "), source);
+  }
+  const missing = subgraphs.filter((s) => !s.url).map((s) => s.name);
+  if (missing.length > 0) throw new SupergraphRejectedError("invalid", `subgraph(s) without a URL: ${missing.join(", ")}`, source);
+  return subgraphs;
+}
+
+/**
+ * The supergraph control of one gateway.
+ * @throws SupergraphRejectedError when `initialSdl` cannot be served (the gateway must not start on it).
+ */
+export function createSupergraphControl(options: SupergraphControlOptions): SupergraphControl {
+  const overrides = options.subgraphUrls ?? {};
+  const logger = options.logger.child({ component: "supergraph" });
+  const reloads = new Counter({
+    name: "gateway_supergraph_reloads_total",
+    help: "Supergraph reloads by outcome: applied, unchanged, rejected.",
+    labelNames: ["outcome"],
+    registers: [options.metrics.registry],
+  });
+  const loadedAt = new Gauge({
+    name: "gateway_supergraph_loaded_timestamp_seconds",
+    help: "When the supergraph being served was loaded (Unix time).",
+    registers: [options.metrics.registry],
+  });
+  let loaded: LoadedSupergraph = {
+    id: sdlId(options.initialSdl),
+    sdl: options.initialSdl,
+    subgraphs: validateSupergraph(options.initialSdl, "initial supergraph", overrides),
+  };
+  loadedAt.setToCurrentTime();
+  let update: ((sdl: string) => void) | undefined;
+  const listeners = new Set<(loaded: LoadedSupergraph) => void>();
+
+  return {
+    manager: {
+      initialize: async (hooks) => {
+        update = hooks.update;
+        return {
+          supergraphSdl: loaded.sdl,
+          cleanup: async () => {
+            update = undefined;
+          },
+        };
+      },
+    },
+    current: () => loaded,
+    async reload(sdl, source = "reload") {
+      const id = sdlId(sdl);
+      if (id === loaded.id) {
+        reloads.inc({ outcome: "unchanged" });
+        logger.debug({ source, id }, "supergraph unchanged");
+        return { outcome: "unchanged", id };
+      }
+      try {
+        if (!update) throw new SupergraphRejectedError("invalid", "the gateway is not running (not started yet, or stopped)", source);
+        const subgraphs = validateSupergraph(sdl, source, overrides);
+        update(sdl);
+        const previousId = loaded.id;
+        loaded = { id, sdl, subgraphs };
+        loadedAt.setToCurrentTime();
+        reloads.inc({ outcome: "applied" });
+        logger.info({ source, id, previousId, subgraphs: subgraphs.map((s) => s.name) }, "supergraph reloaded");
+        for (const listener of listeners) listener(loaded);
+        return { outcome: "applied", id, previousId, subgraphs };
+      } catch (error) {
+        reloads.inc({ outcome: "rejected" });
+        const rejected = isSupergraphRejectedError(error)
+          ? error
+          : new SupergraphRejectedError("invalid", error instanceof Error ? error.message : String(error), source);
+        logger.error(
+          { source, reason: rejected.reason, details: rejected.details, servingId: loaded.id },
+          `supergraph refused (${rejected.reason}); still serving the previous one`,
+        );
+        throw rejected;
+      }
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

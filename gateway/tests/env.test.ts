@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEV_INTERNAL_SECRET, parseEnv } from "@ecom/config";
-import { DEFAULT_SUPERGRAPH_PATH, envSchema, subgraphUrlOverrides } from "../src/env.ts";
+import { DEFAULT_SUPERGRAPH_PATH, envSchema, resilienceConfigOf, subgraphUrlOverrides } from "../src/env.ts";
 import { subgraphsOf } from "../src/supergraph.ts";
 import { readFileSync } from "node:fs";
 
@@ -43,6 +43,30 @@ describe("gateway configuration", () => {
     expect(message).toContain("SUBGRAPH_USERS_URL: must be an http(s) URL");
     expect(message).toContain("SUBGRAPH_TIMEOUT: must be a duration");
     expect(message).toContain("PORT: must be a port number");
+  });
+
+  it("reads the resilience settings: RESILIENCE_CONFIG as JSON, with SUBGRAPH_TIMEOUT and REQUEST_DEADLINE where it is silent", () => {
+    const env = parse({
+      SUBGRAPH_TIMEOUT: "800ms",
+      REQUEST_DEADLINE: "3s",
+      RESILIENCE_CONFIG: JSON.stringify({ defaults: { breaker: { openMs: 2000 } }, overrides: { search: { timeout: { attemptMs: 300 } } } }),
+    });
+    expect(resilienceConfigOf(env)).toEqual({
+      deadlineMs: 3000,
+      defaults: { breaker: { openMs: 2000 }, timeout: { attemptMs: 800 } },
+      overrides: { search: { timeout: { attemptMs: 300 } } },
+    });
+    expect(resilienceConfigOf(parse({ RESILIENCE_CONFIG: '{"deadlineMs":1500,"defaults":{"timeout":{"attemptMs":100}}}' }))).toMatchObject({
+      deadlineMs: 1500,
+      defaults: { timeout: { attemptMs: 100 } },
+    });
+  });
+
+  it("names what is wrong in RESILIENCE_CONFIG", () => {
+    expect(() => parse({ RESILIENCE_CONFIG: "{breaker:" })).toThrow(/RESILIENCE_CONFIG: must be JSON/);
+    expect(() => parse({ RESILIENCE_CONFIG: '{"defaults":{"breaker":{"failureRatio":3,"opnMs":5}}}' })).toThrow(
+      /RESILIENCE_CONFIG: defaults.breaker.failureRatio: .*\n.*RESILIENCE_CONFIG: defaults.breaker: Unrecognized key: "opnMs"/s,
+    );
   });
 
   it("refuses the development secret in production", () => {

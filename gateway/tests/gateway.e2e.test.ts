@@ -182,7 +182,7 @@ describe("gateway + users subgraph as processes", () => {
     expect(body.errors).toEqual([
       {
         message: expect.stringContaining("products service is unavailable"),
-        extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "products" },
+        extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "products", reason: "ECONNREFUSED", breakerState: "CLOSED" },
       },
     ]);
   });

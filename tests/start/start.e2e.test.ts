@@ -35,6 +35,20 @@ async function waitFor(predicate: () => boolean, timeoutMs: number, what: string
   }
 }
 
+/** The command line of a process, arguments joined by spaces ("" when gone). */
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
+async function gql(url: string, query: string): Promise<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  return (await res.json()) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> };
+}
+
 /** Pids of processes whose environment contains `needle` (finds orphans however they were started). */
 function processesWithEnv(needle: string): number[] {
   const pids: number[] = [];
@@ -77,7 +91,7 @@ describe("npm start", () => {
     expect(s.output()).toContain("redis-server --daemonize yes");
   });
 
-  it("brings up every subgraph and the gateway, seeded, and Ctrl-C leaves no process behind", async () => {
+  it("brings up every subgraph and the gateway, seeded, restarts a subgraph killed with SIGKILL, and Ctrl-C leaves no process behind", async () => {
     const prefix = `${run.prefix}_start`;
     const basePort = 20_000 + Math.floor(Math.random() * 400) * 10;
     // NODE_ENV=development as a developer runs it (vitest sets "test", under which Apollo handles signals differently).
@@ -120,6 +134,34 @@ describe("npm start", () => {
 
     const marker = `DATABASE_PREFIX=${prefix}`;
     expect(processesWithEnv(marker).length).toBeGreaterThanOrEqual(ports.length);
+
+    // Supervision: the products service process (tsx's child, the one running the loader) dies by SIGKILL, as
+    // under the OOM killer. npm start says so, starts it again, and the gateway serves products again.
+    const productsPort = Number(/products ready on :(\d+)/.exec(s.output())?.[1]);
+    const productsQuery = "{ products(first: 1) { edges { node { name } } } }";
+    expect((await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery)).errors).toBeUndefined();
+    const victims = processesWithEnv(marker).filter((pid) => {
+      const env = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+      return env.includes(`PORT=${productsPort}`) && cmdlineOf(pid).includes("loader.mjs");
+    });
+    expect(victims, "the products service process").toHaveLength(1);
+    process.kill(victims[0]!, "SIGKILL");
+    await waitFor(
+      () => /\[products\] exited unexpectedly \(.+\): restarting in/.test(s.output()),
+      30_000,
+      "the exit to be reported",
+      s.output,
+    );
+    await waitFor(() => s.output().includes(`products ready again on :${productsPort}`), 120_000, "products to come back", s.output);
+    const deadline = Date.now() + 30_000;
+    let served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
+    while (served.errors && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
+    }
+    expect(served.errors, JSON.stringify(served)).toBeUndefined();
+    expect(served.data).toMatchObject({ products: { edges: [{ node: { name: expect.any(String) } }] } });
+    expect(exitedEarly, s.output()).toBe(false);
     s.child.kill("SIGINT");
     expect(await s.exited).toBe(0);
     expect(s.output()).toContain("all processes stopped");
@@ -127,5 +169,5 @@ describe("npm start", () => {
     for (const port of ports) {
       await expect(fetch(`http://127.0.0.1:${port}/health/live`)).rejects.toThrow();
     }
-  });
+  }, 300_000);
 });

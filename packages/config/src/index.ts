@@ -5,6 +5,7 @@
  * Every problem is collected and reported at once, so a misconfigured deployment is fixed in one round trip.
  */
 import { z } from "zod";
+import { databaseEnv, executionLimitsEnv, httpLimitsEnv, queryLimitsEnv } from "./limits.ts";
 import { databaseUrlFor, SUBGRAPHS, type SubgraphName } from "./topology.ts";
 
 export { z };
@@ -36,21 +37,61 @@ export function isConfigError(error: unknown): error is ConfigError {
 export type RawEnv = Record<string, string | undefined>;
 
 /**
- * Parses `env` with `schema`. Empty strings count as unset, so `FOO=` falls back to the default.
+ * Parses `env` with `schema`. Empty strings count as unset, so `FOO=` falls back to the default. Without `NODE_ENV`,
+ * `HOST` defaults to 127.0.0.1 and a non-loopback `HOST` is refused (a deployment must say it is one).
  * @throws ConfigError listing every problem.
  */
 export function parseEnv<S extends z.ZodType>(service: string, schema: S, env: RawEnv): z.infer<S> {
   const cleaned: RawEnv = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== "") cleaned[key] = value;
+  // A process that is not told where it runs stays on this machine (see implicitNodeEnvProblem).
+  const defaultHost = defaultHostOf(schema);
+  if (cleaned["NODE_ENV"] === undefined && cleaned["HOST"] === undefined && defaultHost !== undefined) cleaned["HOST"] = "127.0.0.1";
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.length > 0 ? issue.path.join(".") : "(environment)";
-    const received = issue.path.length > 0 ? cleaned[String(issue.path[0])] : undefined;
-    const message = received === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message;
-    return `${name}: ${message}`;
-  });
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = issue.path.length > 0 ? issue.path.join(".") : "(environment)";
+        const received = issue.path.length > 0 ? cleaned[String(issue.path[0])] : undefined;
+        const message = received === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message;
+        return `${name}: ${message}`;
+      });
+  const implicit = implicitNodeEnvProblem(cleaned, cleaned["HOST"]);
+  if (implicit) problems.push(implicit);
+  if (result.success && problems.length === 0) return result.data;
   throw new ConfigError(service, problems);
+}
+
+/** True for an address only this machine can reach: `localhost`, 127.0.0.0/8, `::1`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * A process that does not say which environment it runs in must not listen beyond this machine: `NODE_ENV`
+ * defaults to development (development secrets, stack traces, Sandbox), which a deployment that forgot it must not
+ * get. So without `NODE_ENV`, {@link parseEnv} defaults `HOST` to 127.0.0.1 (local development keeps working),
+ * and refuses a `HOST` set to anything but a loopback address, for every schema with `HOST`.
+ */
+function implicitNodeEnvProblem(cleaned: RawEnv, host: unknown): string | undefined {
+  if (cleaned["NODE_ENV"] !== undefined || typeof host !== "string" || isLoopbackHost(host)) return undefined;
+  return (
+    `NODE_ENV: is not set, and HOST=${host} listens beyond this machine: set NODE_ENV=production for a deployment ` +
+    "(or NODE_ENV=development to develop on every interface, or HOST=127.0.0.1)"
+  );
+}
+
+/** The default of a schema's `HOST` ({@link baseEnv}'s), or undefined when it has none (a script that does not listen). */
+function defaultHostOf(schema: z.ZodType): string | undefined {
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  const field = shape?.["HOST"];
+  if (!field) return undefined;
+  const parsed = field.safeParse(undefined);
+  return parsed.success && typeof parsed.data === "string" ? parsed.data : undefined;
 }
 
 /**
@@ -166,8 +207,22 @@ export function requiredInProduction<T extends { NODE_ENV: string }>(keys: Reado
 export const baseEnv = {
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
-  /** Interface to listen on. @default "0.0.0.0" */
+  /** Interface to listen on. @default "0.0.0.0" ("127.0.0.1" when NODE_ENV is not set: see parseEnv) */
   HOST: z.string().default("0.0.0.0"),
+};
+
+/**
+ * Graceful shutdown of a long-running process (packages/service `runUntilSignal` reads them through
+ * `shutdownTimings`): on SIGTERM readiness answers 503 at once and the process keeps serving for
+ * `SHUTDOWN_DELAY` (so load balancers stop sending), then stops accepting and lets in-flight requests and jobs
+ * finish for up to `DRAIN_TIMEOUT`; it exits by force only after both plus a margin. Kubernetes'
+ * `terminationGracePeriodSeconds` must outlast the preStop pause plus that (k8s:check verifies it).
+ */
+export const shutdownEnv = {
+  /** How long readiness fails before the listener closes. @default "0s" (Kubernetes sets it with its preStop pause) */
+  SHUTDOWN_DELAY: durationMs("0s"),
+  /** How long in-flight requests and jobs may take to finish once stopping. @default "10s" */
+  DRAIN_TIMEOUT: durationMs("10s"),
 };
 
 /** Development default of `INTERNAL_SECRET`, refused in production by {@link internalSecretEnv}'s rule. */
@@ -249,9 +304,10 @@ export interface SubgraphEnvOptions<Key extends string> {
 }
 
 /**
- * The env schema of a subgraph: {@link baseEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
- * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), then the subgraph's own variables
- * (`extra`). Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
+ * The env schema of a subgraph: {@link baseEnv}, {@link shutdownEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
+ * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), the limits every subgraph has
+ * (`QUERY_MAX_*`, `DB_*`, `HTTP_*`, `RESULT_*`, `DATALOADER_MAX_BATCH`), then the subgraph's own variables (`extra`).
+ * Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
  * when another variable is invalid ({@link evenIfOtherVariablesFail}), so every problem is reported at once.
  *
  * @example
@@ -264,11 +320,16 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
 ) {
   const shape = {
     ...baseEnv,
+    ...shutdownEnv,
     ...internalSecretEnv,
     PORT: port(SUBGRAPHS[name]),
     DATABASE_URL: postgresUrl().default(databaseUrlFor(name)),
     ...controlPlaneEnv,
     ...discoveryEnv,
+    ...queryLimitsEnv,
+    ...databaseEnv,
+    ...httpLimitsEnv,
+    ...executionLimitsEnv,
     ...extra,
   };
   type Common = { NODE_ENV: string; INTERNAL_SECRET: string } & Record<string, unknown>;
@@ -281,6 +342,27 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
   return z.object(shape).superRefine(productionRules, evenIfOtherVariablesFail);
 }
 
+export {
+  costConfigSchema,
+  fieldCostSchema,
+  listSizeSchema,
+  queryLimitsSchema,
+  queryLimitsEnv,
+  databaseEnv,
+  httpLimitsEnv,
+  executionLimitsEnv,
+  LIMIT_RULES,
+} from "./limits.ts";
+export type {
+  CostConfig,
+  CostConfigInput,
+  FieldCost,
+  LimitRule,
+  ListSize,
+  QueryLimits,
+  QueryLimitsEnv,
+  QueryLimitsInput,
+} from "./limits.ts";
 export {
   GATEWAY_PORT,
   SUBGRAPHS,

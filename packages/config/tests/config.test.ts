@@ -11,6 +11,7 @@ import {
   evenIfOtherVariablesFail,
   httpUrl,
   isConfigError,
+  nodeEnv,
   parseEnv,
   port,
   postgresUrl,
@@ -88,14 +89,21 @@ describe("parseEnv", () => {
   });
 
   it("treats empty strings as unset: required variables are missing, optional ones take their default", () => {
-    const error = configErrorOf(() => parseEnv("t", schema, { ...valid, DATABASE_URL: "" }));
+    const error = configErrorOf(() => parseEnv("t", schema, { ...valid, NODE_ENV: "test", DATABASE_URL: "" }));
     expect(error.problems).toEqual(["DATABASE_URL: is required but not set"]);
-    const env = parseEnv("t", schema, { ...valid, PORT: "", NODE_ENV: "", CACHE_ENABLED: "", JWT_TTL: "" });
+    const env = parseEnv("t", schema, { ...valid, PORT: "", NODE_ENV: "", HOST: "127.0.0.1", CACHE_ENABLED: "", JWT_TTL: "" });
     expect(env).toMatchObject({ PORT: 4001, NODE_ENV: "development", CACHE_ENABLED: true, JWT_TTL: 3_600_000 });
   });
 
   it("returns typed values with defaults applied when everything is valid", () => {
-    const env = parseEnv("t", schema, { ...valid, PORT: "4100", CACHE_ENABLED: "no", JWT_TTL: "15m", UNRELATED: "x" });
+    const env = parseEnv("t", schema, {
+      ...valid,
+      NODE_ENV: "development",
+      PORT: "4100",
+      CACHE_ENABLED: "no",
+      JWT_TTL: "15m",
+      UNRELATED: "x",
+    });
     expect(env).toEqual({
       NODE_ENV: "development",
       LOG_LEVEL: "info",
@@ -122,11 +130,40 @@ describe("requiredInProduction", () => {
   it("accepts a missing JWT_PRIVATE_KEY in development and test", () => {
     expect(parseEnv("users", schema, { ...valid, NODE_ENV: "development" }).JWT_PRIVATE_KEY).toBeUndefined();
     expect(parseEnv("users", schema, { ...valid, NODE_ENV: "test" }).JWT_PRIVATE_KEY).toBeUndefined();
-    expect(parseEnv("users", schema, { ...valid }).NODE_ENV).toBe("development");
+    expect(parseEnv("users", schema, { ...valid, HOST: "localhost" }).NODE_ENV).toBe("development");
   });
 
   it("accepts a set JWT_PRIVATE_KEY in production", () => {
     expect(parseEnv("users", schema, { ...valid, NODE_ENV: "production", JWT_PRIVATE_KEY: "pem" }).JWT_PRIVATE_KEY).toBe("pem");
+  });
+});
+
+describe("a process without NODE_ENV", () => {
+  const schema = z.object({ ...baseEnv, PORT: port(4000) });
+
+  it("refuses to listen beyond this machine, saying how to fix it", () => {
+    for (const env of [{ HOST: "0.0.0.0" }, { HOST: "::" }, { HOST: "10.1.2.3" }, { NODE_ENV: "", HOST: "0.0.0.0" }]) {
+      const error = configErrorOf(() => parseEnv("gateway", schema, env));
+      expect(error.problems).toEqual([
+        expect.stringMatching(/^NODE_ENV: is not set, and HOST=.* listens beyond this machine: set NODE_ENV=production/),
+      ]);
+    }
+  });
+
+  it("listens on loopback by default, on any loopback address asked, and anywhere once NODE_ENV is set", () => {
+    expect(parseEnv("gateway", schema, {})).toMatchObject({ NODE_ENV: "development", HOST: "127.0.0.1" });
+    for (const HOST of ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.5"])
+      expect(parseEnv("gateway", schema, { HOST }).NODE_ENV).toBe("development");
+    for (const NODE_ENV of ["development", "test", "production"]) expect(parseEnv("gateway", schema, { NODE_ENV }).HOST).toBe("0.0.0.0");
+  });
+
+  it("is reported together with the other problems", () => {
+    const error = configErrorOf(() => parseEnv("gateway", schema, { PORT: "http", HOST: "0.0.0.0" }));
+    expect(error.problems.map((p) => p.split(":")[0])).toEqual(["PORT", "NODE_ENV"]);
+  });
+
+  it("is left alone by schemas without HOST (scripts that do not listen)", () => {
+    expect(parseEnv("seed", z.object({ NODE_ENV: nodeEnv }), {})).toEqual({ NODE_ENV: "development" });
   });
 });
 
@@ -135,10 +172,12 @@ describe("subgraphEnvSchema", () => {
   const usersSchema = subgraphEnvSchema("users", { JWT_PRIVATE_KEY: z.string().optional() }, { requiredInProduction: ["JWT_PRIVATE_KEY"] });
 
   it("gives the common variables their development defaults: the port table's PORT, the service's own database", () => {
-    expect(parseEnv("orders", ordersSchema, {})).toEqual({
+    expect(parseEnv("orders", ordersSchema, { NODE_ENV: "development" })).toEqual({
       NODE_ENV: "development",
       LOG_LEVEL: "info",
       HOST: "0.0.0.0",
+      SHUTDOWN_DELAY: 0,
+      DRAIN_TIMEOUT: 10_000,
       INTERNAL_SECRET: DEV_INTERNAL_SECRET,
       PORT: 4004,
       DATABASE_URL: "postgres://ecom_orders:ecom_orders@127.0.0.1:5432/ecom_orders",
@@ -283,7 +322,7 @@ describe("loadEnvOrExit", () => {
   });
 
   it("starts normally with a valid environment", () => {
-    const result = run({ DATABASE_URL: "postgres://127.0.0.1/db", PORT: "4100" });
+    const result = run({ NODE_ENV: "development", DATABASE_URL: "postgres://127.0.0.1/db", PORT: "4100" });
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe("started on port 4100\n");
     expect(result.status).toBe(0);

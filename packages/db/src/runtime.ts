@@ -5,10 +5,27 @@ import { parsePgUrl, redactPgUrl } from "./pg-connection.ts";
 /** Options of {@link createPrismaAdapter}. */
 export interface PrismaAdapterOptions {
   /**
-   * Pool size.
+   * Pool size: the most connections this process holds (and requests waiting beyond it queue, see
+   * `connectionTimeoutMs`).
    * @default 10
    */
   max?: number;
+  /**
+   * Longest a statement may run: Postgres cancels it past this (SQLSTATE 57014), so one expensive query cannot hold
+   * a connection (and the rows it builds) for ever. Migrations run through the Prisma CLI, not this pool.
+   * @default 5000
+   */
+  statementTimeoutMs?: number;
+  /**
+   * Longest a transaction may sit idle (a crashed request holding locks): Postgres ends the session past this.
+   * @default 10000
+   */
+  idleInTransactionTimeoutMs?: number;
+  /**
+   * Longest a request waits for a free connection of the pool before failing.
+   * @default 5000
+   */
+  connectionTimeoutMs?: number;
   /** Receives each SQL statement the pool runs (tests count statements to prove batching). */
   onQuery?: (sql: string) => void;
   /** Name shown in `pg_stat_activity`. */
@@ -30,8 +47,11 @@ export function createPrismaAdapter(url: string, options: PrismaAdapterOptions =
     ...parsePgUrl(url),
     max: options.max ?? 10,
     application_name: options.applicationName,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
+    // Sent as startup parameters: they hold for every statement of every connection of the pool.
+    statement_timeout: options.statementTimeoutMs ?? 5_000,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 10_000,
   });
   // Permanent: the Prisma adapter removes its own listener on $disconnect, while sockets may still be closing.
   pool.on("error", options.onPoolError ?? (() => {}));
@@ -118,4 +138,18 @@ export async function checkPostgres(url: string, timeoutMs = 3000): Promise<void
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The database limits a subgraph's environment may set (`databaseEnv` of @ecom/config). */
+export interface DatabaseLimitsEnv {
+  DB_POOL_MAX?: number | undefined;
+  DB_STATEMENT_TIMEOUT?: number | undefined;
+}
+
+/** {@link PrismaAdapterOptions} from `DB_POOL_MAX` and `DB_STATEMENT_TIMEOUT` (unset ones keep the defaults). */
+export function databaseOptionsFromEnv(env: DatabaseLimitsEnv): Pick<PrismaAdapterOptions, "max" | "statementTimeoutMs"> {
+  return {
+    ...(env.DB_POOL_MAX === undefined ? {} : { max: env.DB_POOL_MAX }),
+    ...(env.DB_STATEMENT_TIMEOUT === undefined ? {} : { statementTimeoutMs: env.DB_STATEMENT_TIMEOUT }),
+  };
 }

@@ -8,6 +8,7 @@ import {
   checkPostgres,
   createPrismaAdapter,
   createServiceDatabase,
+  databaseOptionsFromEnv,
   formatPgUrl,
   parsePgUrl,
   withPgClient,
@@ -120,6 +121,45 @@ describe("createPrismaAdapter", () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe("the pool's limits", () => {
+  it("has Postgres cancel a statement past the statement timeout (5 s by default), and keeps serving", async () => {
+    const { pool } = createPrismaAdapter(run.adminUrl, { max: 1, statementTimeoutMs: 300 });
+    try {
+      expect((await pool.query("SHOW statement_timeout")).rows).toEqual([{ statement_timeout: "300ms" }]);
+      expect((await pool.query("SHOW idle_in_transaction_session_timeout")).rows).toEqual([{ idle_in_transaction_session_timeout: "10s" }]);
+      const started = Date.now();
+      await expect(pool.query("SELECT pg_sleep(5)")).rejects.toMatchObject({ code: "57014" });
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect((await pool.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
+    const defaults = createPrismaAdapter(run.adminUrl, { max: 1 });
+    try {
+      expect((await defaults.pool.query("SHOW statement_timeout")).rows).toEqual([{ statement_timeout: "5s" }]);
+    } finally {
+      await defaults.pool.end();
+    }
+  });
+
+  it("makes a request wait at most the connection timeout for a connection of a full pool", async () => {
+    const { pool } = createPrismaAdapter(run.adminUrl, { max: 1, connectionTimeoutMs: 200 });
+    const held = await pool.connect();
+    try {
+      await expect(pool.query("SELECT 1")).rejects.toThrow(/timeout/i);
+      expect(pool.totalCount).toBe(1);
+    } finally {
+      held.release();
+      await pool.end();
+    }
+  });
+
+  it("reads DB_POOL_MAX and DB_STATEMENT_TIMEOUT, leaving unset ones to the defaults", () => {
+    expect(databaseOptionsFromEnv({ DB_POOL_MAX: 4, DB_STATEMENT_TIMEOUT: 2000 })).toEqual({ max: 4, statementTimeoutMs: 2000 });
+    expect(databaseOptionsFromEnv({})).toEqual({});
   });
 });
 

@@ -22,12 +22,20 @@ export enum ErrorCode {
   /** Apollo Server's own codes for a query that does not parse or validate, kept as Apollo clients expect. */
   GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED",
   GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED",
+  /** Apollo Server's code for a request that is not a GraphQL request (bad body, bad operationName...). */
+  BAD_REQUEST = "BAD_REQUEST",
+  /** Apollo Server's code when no operation matches (unknown operationName, several operations without one). */
+  OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE",
+  /** Automatic persisted queries: the hash is not known yet (send the query with it). */
+  PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND",
+  /** Automatic persisted queries are off on this server. */
+  PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED",
 }
 
-/** Apollo Server's protocol-level codes, passed through unchanged so Apollo clients keep working. */
-const APOLLO_PROTOCOL_CODES = ["BAD_REQUEST", "PERSISTED_QUERY_NOT_FOUND", "PERSISTED_QUERY_NOT_SUPPORTED", "OPERATION_RESOLUTION_FAILURE"];
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
-const KNOWN_CODES = new Set<string>([...Object.values(ErrorCode), ...APOLLO_PROTOCOL_CODES]);
+/** True when `code` is one of {@link ErrorCode} (what metrics may use as a label value). */
+export const isKnownErrorCode = (code: unknown): code is ErrorCode => typeof code === "string" && KNOWN_CODES.has(code);
 
 /** Extra, machine-readable details placed next to `code` in `extensions`. */
 export type ErrorDetails = Record<string, unknown>;
@@ -81,17 +89,28 @@ export interface ErrorFormatterOptions {
   onInternalError?: (error: unknown) => void;
 }
 
+// graphql-js's suggestions ("Did you mean "orders"?", "Did you mean the enum value "SMS"?") name fields, types and
+// enum values of the schema: with introspection off, they would let a client map the schema one typo at a time.
+// Apollo Server's hideSchemaDetailsFromClientErrors strips them from validation errors only, not from variable
+// coercion errors, so the formatter strips them from every message.
+const SUGGESTION = / ?Did you mean [^?]*\?/g;
+
+/** `message` without graphql-js's "Did you mean ...?" suggestions. */
+export const withoutSuggestions = (message: string): string => message.replace(SUGGESTION, "").trim();
+
 /**
  * An Apollo Server `formatError`: errors with a known code pass through (without stack traces unless
  * `exposeInternals`); anything else becomes INTERNAL_SERVER_ERROR with a generic message, so database errors and
- * stack traces never reach clients in production.
+ * stack traces never reach clients in production. Outside development (`exposeInternals` false) "Did you mean"
+ * suggestions are removed from every message.
  */
 export function createErrorFormatter(options: ErrorFormatterOptions = {}) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = errorCodeOf(formatted);
     const { stacktrace, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
     if (code !== undefined && KNOWN_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
-      return { ...formatted, extensions: options.exposeInternals ? { ...extensions, stacktrace } : extensions };
+      if (options.exposeInternals) return { ...formatted, extensions: { ...extensions, stacktrace } };
+      return { ...formatted, message: withoutSuggestions(formatted.message), extensions };
     }
     options.onInternalError?.(error);
     if (options.exposeInternals) return { ...formatted, extensions: { ...extensions, stacktrace, code: ErrorCode.INTERNAL_SERVER_ERROR } };

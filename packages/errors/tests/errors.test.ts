@@ -137,3 +137,28 @@ describe("createErrorFormatter", () => {
     expect(onInternalError).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("suggestions outside development", () => {
+  const messages = [
+    ['Cannot query field "ordrs" on type "User". Did you mean "orders"?', 'Cannot query field "ordrs" on type "User".'],
+    [
+      'Value "MAIL" does not exist in "Channel" enum. Did you mean the enum value "EMAIL"?',
+      'Value "MAIL" does not exist in "Channel" enum.',
+    ],
+    ['Unknown type "Prodct". Did you mean "Product" or "ProductEdge"?', 'Unknown type "Prodct".'],
+  ];
+
+  it.each(messages)("are removed from %j", (message, expected) => {
+    const out = createErrorFormatter()({ message, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, new GraphQLError(message));
+    expect(out.message).toBe(expected);
+  });
+
+  it("are kept in development", () => {
+    const [message] = messages[0]!;
+    const out = createErrorFormatter({ exposeInternals: true })(
+      { message: message!, extensions: { code: "BAD_USER_INPUT" } },
+      new GraphQLError(message!),
+    );
+    expect(out.message).toBe(message);
+  });
+});

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Gauge } from "prom-client";
 import type { Metrics } from "./metrics.ts";
 
 /** One dependency the process needs to serve traffic (a database, Redis, ...). */
@@ -48,6 +49,102 @@ export async function runReadinessChecks(checks: readonly ReadinessCheck[], time
   return { status: ready ? "ok" : "unavailable", checks: report };
 }
 
+/** The last result of one background check. */
+export interface CachedCheckResult {
+  /** `unknown` until the first run finished. */
+  status: "ok" | "fail" | "unknown";
+  error?: string;
+  durationMs?: number;
+  /** When the result was taken (ISO-8601). */
+  checkedAt?: string;
+}
+
+/** Options of {@link createBackgroundChecks}. */
+export interface BackgroundChecksOptions {
+  checks: readonly ReadinessCheck[];
+  /** Exposes `health_check_up{check}` (1 or 0) and `health_check_duration_seconds{check}` on this registry. */
+  metrics: Metrics;
+  /**
+   * Time between two runs.
+   * @default 5000
+   */
+  intervalMs?: number;
+  /**
+   * Timeout of each check.
+   * @default 2000
+   */
+  timeoutMs?: number;
+  /** Called when a check changes status (log it). */
+  onChange?: (name: string, result: CachedCheckResult) => void;
+}
+
+/** Checks run in the background on a timer; probes read their last results instead of running them. */
+export interface BackgroundChecks {
+  /** Runs every check now, then every `intervalMs`. Idempotent. */
+  start(): void;
+  /** Stops the timer. Idempotent. */
+  stop(): void;
+  /** Runs every check now (tests, or a caller that cannot wait for the timer); resolves with the results. */
+  refresh(): Promise<Record<string, CachedCheckResult>>;
+  /** The last result of every check. */
+  report(): Record<string, CachedCheckResult>;
+}
+
+/**
+ * Background checks of the dependencies a process reports on but does not depend on to serve (the gateway's
+ * subgraphs): one run per interval whatever the number of probes (a probe never fans out to the dependencies),
+ * each run bounded by `timeoutMs` per check; a run still in progress when the next is due is not doubled. The
+ * results also go to metrics, so dashboards and alerts see each dependency's state without probing it.
+ */
+export function createBackgroundChecks(options: BackgroundChecksOptions): BackgroundChecks {
+  const intervalMs = options.intervalMs ?? 5000;
+  const results: Record<string, CachedCheckResult> = Object.fromEntries(options.checks.map((c) => [c.name, { status: "unknown" }]));
+  const up = new Gauge({
+    name: "health_check_up",
+    help: "Last result of a background health check: 1 ok, 0 failing.",
+    labelNames: ["check"],
+    registers: [options.metrics.registry],
+  });
+  const duration = new Gauge({
+    name: "health_check_duration_seconds",
+    help: "Duration of the last run of a background health check.",
+    labelNames: ["check"],
+    registers: [options.metrics.registry],
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<Record<string, CachedCheckResult>> | undefined;
+
+  const refresh = () =>
+    (running ??= runReadinessChecks(options.checks, options.timeoutMs)
+      .then((report) => {
+        const checkedAt = new Date().toISOString();
+        for (const [name, result] of Object.entries(report.checks)) {
+          const previous = results[name]?.status;
+          results[name] = { ...result, checkedAt };
+          up.set({ check: name }, result.status === "ok" ? 1 : 0);
+          duration.set({ check: name }, result.durationMs / 1000);
+          if (previous !== result.status) options.onChange?.(name, results[name]!);
+        }
+        return { ...results };
+      })
+      .finally(() => (running = undefined)));
+
+  return {
+    start() {
+      if (timer) return;
+      void refresh();
+      timer = setInterval(() => void refresh(), intervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+    refresh,
+    report: () => ({ ...results }),
+  };
+}
+
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Options of {@link createObservabilityHandlers}. */
@@ -58,11 +155,17 @@ export interface ObservabilityHandlersOptions {
   checkTimeoutMs?: number;
   /** While true, `/health/ready` answers 503 so load balancers drain the process before it stops. */
   isShuttingDown?: () => boolean;
+  /**
+   * Dependencies reported in the readiness body (`dependencies`) from their cached background results, without
+   * deciding readiness (the gateway's subgraphs: one subgraph down must not take every gateway out of rotation).
+   */
+  dependencies?: Pick<BackgroundChecks, "report">;
 }
 
 /**
- * Handlers for `/health/live` (the process answers), `/health/ready` (its dependencies answer; 503 otherwise)
- * and `/metrics` (Prometheus text format). Plain node handlers, usable from express or `http.createServer`.
+ * Handlers for `/health/live` (the process answers), `/health/ready` (its checks pass; 503 otherwise; with the
+ * cached state of the informational `dependencies`) and `/metrics` (Prometheus text format). Plain node handlers,
+ * usable from express or `http.createServer`.
  */
 export function createObservabilityHandlers(
   options: ObservabilityHandlersOptions,
@@ -78,7 +181,12 @@ export function createObservabilityHandlers(
     "/health/ready": (_req, res) => {
       if (options.isShuttingDown?.()) return json(res, 503, { status: "unavailable", reason: "shutting down", checks: {} });
       runReadinessChecks(options.checks, options.checkTimeoutMs).then(
-        (report) => json(res, report.status === "ok" ? 200 : 503, report),
+        (report) =>
+          json(
+            res,
+            report.status === "ok" ? 200 : 503,
+            options.dependencies ? { ...report, dependencies: options.dependencies.report() } : report,
+          ),
         (error: unknown) => json(res, 503, { status: "unavailable", error: String(error), checks: {} }),
       );
     },

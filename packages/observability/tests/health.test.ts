@@ -1,6 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createMetrics, createObservabilityHandlers, runReadinessChecks, type ReadinessCheck } from "@ecom/observability";
+import {
+  createBackgroundChecks,
+  createMetrics,
+  createObservabilityHandlers,
+  runReadinessChecks,
+  type ReadinessCheck,
+} from "@ecom/observability";
 
 /** The part of ServerResponse the handlers use, recording what they answer. */
 function fakeResponse() {
@@ -151,5 +157,88 @@ describe("readiness", () => {
     const r = await ready([]);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ status: "ok", checks: {} });
+  });
+});
+
+describe("background checks", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("run on a timer, not per probe, and readiness reports them without depending on them", async () => {
+    const registry = createMetrics({ service: "bg-unit", defaultMetrics: false });
+    let calls = 0;
+    let healthy = false;
+    const changes: string[] = [];
+    const background = createBackgroundChecks({
+      metrics: registry,
+      intervalMs: 5000,
+      checks: [
+        {
+          name: "subgraph:orders",
+          check: async () => {
+            calls += 1;
+            if (!healthy) throw new Error("connection refused");
+          },
+        },
+      ],
+      onChange: (name, result) => changes.push(`${name}=${result.status}`),
+    });
+    expect(background.report()).toEqual({ "subgraph:orders": { status: "unknown" } });
+    background.start();
+    background.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toBe(1);
+
+    const handlers = createObservabilityHandlers({
+      metrics: registry,
+      checks: [{ name: "supergraph", check: async () => {} }],
+      dependencies: background,
+    });
+    for (let i = 0; i < 10; i++) {
+      const res = fakeResponse();
+      handlers["/health/ready"](req, res as unknown as ServerResponse);
+      await res.ended;
+      expect(res.statusCode).toBe(200);
+      expect(JSON.parse(res.body)).toMatchObject({
+        status: "ok",
+        dependencies: { "subgraph:orders": { status: "fail", error: "connection refused", checkedAt: expect.any(String) } },
+      });
+    }
+    expect(calls).toBe(1);
+    expect(await registry.registry.getSingleMetricAsString("health_check_up")).toMatch(
+      /health_check_up\{check="subgraph:orders",service="bg-unit"\} 0/,
+    );
+
+    healthy = true;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls).toBe(2);
+    expect(background.report()["subgraph:orders"]?.status).toBe("ok");
+    expect(await registry.registry.getSingleMetricAsString("health_check_up")).toMatch(/\} 1$/m);
+    expect(changes).toEqual(["subgraph:orders=fail", "subgraph:orders=ok"]);
+
+    background.stop();
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(calls).toBe(2);
+  });
+
+  it("do not start a run while the previous one is still going", async () => {
+    let calls = 0;
+    const background = createBackgroundChecks({
+      metrics: createMetrics({ service: "bg-unit-2", defaultMetrics: false }),
+      intervalMs: 100,
+      timeoutMs: 1000,
+      checks: [{ name: "slow", check: () => ((calls += 1), never()) }],
+    });
+    background.start();
+    await vi.advanceTimersByTimeAsync(550);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(background.report()["slow"]).toMatchObject({ status: "fail", error: "timed out after 1000 ms" });
+    expect(calls).toBe(2);
+    background.stop();
   });
 });

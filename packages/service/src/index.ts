@@ -25,6 +25,7 @@ import {
 } from "@ecom/observability";
 import { createHttpLifecycle } from "./http-lifecycle.ts";
 import { registerSelf, type SelfRegistrationOptions } from "./self-registration.ts";
+import { createOutageHandling, type OutageClassifier } from "./outage.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
 export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagination.ts";
@@ -36,6 +37,18 @@ export { createHttpLifecycle } from "./http-lifecycle.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
 export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv } from "./subgraph-deps.ts";
+export {
+  createOutageHandling,
+  dependencyOutageOf,
+  DependencyUnavailableError,
+  isDependencyUnavailableError,
+  postgresOutage,
+  redisOutage,
+  DEFAULT_OUTAGE_CLASSIFIERS,
+} from "./outage.ts";
+export type { DependencyOutage, OutageClassifier, OutageHandling, OutageHandlingOptions } from "./outage.ts";
+export { FORCED_EXIT_MARGIN_MS, shutdownTimings } from "./shutdown.ts";
+export type { ShutdownTimings } from "./shutdown.ts";
 export type { SubgraphDeps } from "./subgraph-deps.ts";
 export { advertisedUrl } from "./self-registration.ts";
 export type { SelfRegistrationOptions } from "./self-registration.ts";
@@ -105,6 +118,12 @@ export interface SubgraphServerOptions<TLoaders> {
    * @default not registered (static mode: the gateway is given the URL)
    */
   registration?: SelfRegistrationOptions;
+  /**
+   * Recognise dependency outages: an error one of these claims makes the response HTTP 503 with `Retry-After`
+   * and SUBGRAPH_UNAVAILABLE (see outage.ts).
+   * @default DEFAULT_OUTAGE_CLASSIFIERS (DependencyUnavailableError, Redis, Postgres)
+   */
+  outageClassifiers?: readonly OutageClassifier[];
 }
 
 /** A built subgraph server, not yet listening. */
@@ -127,6 +146,12 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   app.disable("x-powered-by");
   const httpServer = http.createServer(app);
   const dev = options.development ?? false;
+  const outages = createOutageHandling<SubgraphContext<TLoaders>>({
+    name: options.name,
+    logger: options.logger,
+    metrics: options.metrics,
+    ...(options.outageClassifiers ? { classifiers: options.outageClassifiers } : {}),
+  });
 
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]),
@@ -135,15 +160,19 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     // handler would race it and re-raise the signal.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: dev,
-    formatError: createErrorFormatter({
-      exposeInternals: dev,
-      onInternalError: (error) => options.logger.error({ err: error }, "unexpected error in resolver"),
-    }),
+    // An unreachable database or Redis: 503 SUBGRAPH_UNAVAILABLE, never INTERNAL_SERVER_ERROR with the driver's text.
+    formatError: outages.formatError(
+      createErrorFormatter({
+        exposeInternals: dev,
+        onInternalError: (error) => options.logger.error({ err: error }, "unexpected error in resolver"),
+      }),
+    ),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.drainTimeoutMs ?? 10_000 }),
       // Federated tracing (ftv1) only serves Apollo Studio; it costs on every request, so it is off.
       ApolloServerPluginInlineTraceDisabled(),
       createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
+      outages.plugin,
       ...(dev ? [] : [ApolloServerPluginLandingPageDisabled()]),
       ...(options.plugins ?? []),
     ],
@@ -224,8 +253,8 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
 export interface RunUntilSignalOptions {
   logger: Logger;
   /**
-   * Grace period before a forced exit.
-   * @default 10000
+   * Grace period before a forced exit: longer than the drain (`shutdownTimings(env).forcedExitMs`).
+   * @default 15000
    */
   timeoutMs?: number;
 }
@@ -245,7 +274,7 @@ export function runUntilSignal(stop: () => Promise<void>, options: RunUntilSigna
     setTimeout(() => {
       options.logger.error("graceful shutdown timed out; exiting");
       flushThenExit(options.logger, 1);
-    }, options.timeoutMs ?? 10_000);
+    }, options.timeoutMs ?? 15_000);
     stop().then(
       () => {
         options.logger.info("stopped");

@@ -2,13 +2,14 @@ import { readFileSync } from "node:fs";
 import type { Logger, Metrics } from "@ecom/observability";
 import { parse, type DocumentNode } from "graphql";
 import type { SelfRegistrationOptions } from "./self-registration.ts";
+import { shutdownTimings } from "./shutdown.ts";
 
 /**
  * What every database-backed subgraph's `createServer(deps)` receives; `TEnv` adds the subgraph's own settings.
  * The boot file builds it from the environment, tests from a fresh database.
  */
 export interface SubgraphDeps<TDb extends { check(): Promise<unknown> }, TEnv extends object = object> {
-  env: { NODE_ENV: string; INTERNAL_SECRET: string } & TEnv;
+  env: { NODE_ENV: string; INTERNAL_SECRET: string; SHUTDOWN_DELAY?: number; DRAIN_TIMEOUT?: number } & TEnv;
   logger: Logger;
   metrics: Metrics;
   db: TDb;
@@ -21,11 +22,17 @@ export function loadTypeDefs(file: URL): DocumentNode {
 
 /**
  * The options of `createSubgraphServer` that every database-backed subgraph sets the same way: its name, logger
- * and metrics, a Postgres readiness check, the internal secret, and development mode from NODE_ENV.
+ * and metrics, a Postgres readiness check, the internal secret, development mode from NODE_ENV, and the graceful
+ * shutdown timings from SHUTDOWN_DELAY and DRAIN_TIMEOUT.
  */
 export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check(): Promise<unknown> }>) {
   const registration = registrationFromEnv(deps.env);
+  const { shutdownDelayMs, drainTimeoutMs } = shutdownTimings(deps.env);
   return {
+    // Registered: at least 500 ms of serving after the deregistration, so that calls the gateways routed here just
+    // before they heard of it still find the listener open.
+    shutdownDelayMs: registration ? Math.max(shutdownDelayMs, MIN_REGISTERED_SHUTDOWN_DELAY_MS) : shutdownDelayMs,
+    drainTimeoutMs,
     name,
     logger: deps.logger,
     metrics: deps.metrics,
@@ -48,6 +55,9 @@ interface DiscoveryEnvFields {
   BUILD_VERSION?: string;
   SERVICE_TAGS?: Record<string, string>;
 }
+
+/** The shortest shutdown delay of a registered instance (see {@link commonSubgraphOptions}). */
+export const MIN_REGISTERED_SHUTDOWN_DELAY_MS = 500;
 
 /** Self-registration settings in registry mode (undefined in static mode, and for envs without the variables). */
 export function registrationFromEnv(env: object): SelfRegistrationOptions | undefined {

@@ -9,3 +9,5 @@ export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLeve
 export type { SubgraphContractSuiteOptions, ContractEntity, StartedSubgraph, GraphQLHttpResult } from "./contract.ts";
 export { startSubgraphForTest, buildWithDatabase, graphqlRequest, codesOf, sql, testIdentities, TEST_INTERNAL_SECRET } from "./subgraph.ts";
 export type { StartSubgraphForTestOptions, SubgraphBuildContext, BuiltSubgraph, RunningSubgraph, GraphQLResponse } from "./subgraph.ts";
+export { startPrivatePostgres, startPrivateRedis, postgresBinDir } from "./private-services.ts";
+export type { PrivatePostgres, PrivateRedis } from "./private-services.ts";

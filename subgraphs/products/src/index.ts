@@ -1,6 +1,7 @@
 /** Boots the products subgraph: env -> deps -> server -> listen -> graceful shutdown. */
+import { databaseOptionsFromEnv } from "@ecom/db";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadEnv } from "./env.ts";
 import { createServer } from "./server.ts";
@@ -9,6 +10,7 @@ const env = loadEnv();
 const logger = createLogger({ service: "products", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "products" });
 const db = createDatabase(env.DATABASE_URL, {
+  ...databaseOptionsFromEnv(env),
   // db_statements_total on /metrics: a rise per request shows an N+1.
   onQuery: () => metrics.dbStatements.inc(),
   onPoolError: (err) => logger.warn({ err }, "idle database connection failed"),
@@ -22,5 +24,5 @@ runUntilSignal(
     await server.stop();
     await db.close();
   },
-  { logger },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

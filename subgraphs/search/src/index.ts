@@ -1,6 +1,7 @@
 /** Boots the search subgraph: env -> deps -> server -> listen -> graceful shutdown. */
+import { databaseOptionsFromEnv } from "@ecom/db";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { runUntilSignal } from "@ecom/service";
+import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadEnv } from "./env.ts";
 import { createServer } from "./server.ts";
@@ -8,7 +9,7 @@ import { createServer } from "./server.ts";
 const env = loadEnv();
 const logger = createLogger({ service: "search", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "search" });
-const db = createDatabase(env.DATABASE_URL, { onQuery: () => metrics.dbStatements.inc() });
+const db = createDatabase(env.DATABASE_URL, { ...databaseOptionsFromEnv(env), onQuery: () => metrics.dbStatements.inc() });
 
 const server = await createServer({ env, logger, metrics, db });
 const { url } = await server.listen(env.PORT, env.HOST);
@@ -18,5 +19,5 @@ runUntilSignal(
     await server.stop();
     await db.close();
   },
-  { logger },
+  { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

@@ -1,0 +1,168 @@
+/**
+ * Hot reload with real processes: the gateway (tsx, as `npm start` runs it) watching a supergraph file in a temp
+ * folder, and the users subgraph over a private clone of its database. While clients keep querying users through
+ * the gateway, the file is replaced by a smaller supergraph, by a file that does not parse, by a schema that is not
+ * a supergraph, and by the original again: not one request fails, the valid versions are served, the broken ones
+ * change nothing.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { composeServices } from "@apollo/composition";
+import { parse } from "graphql";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
+import { createTestDatabase, getFreePort, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { DEFAULT_SUPERGRAPH_PATH } from "../src/env.ts";
+
+const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
+
+/** The supergraph of every subgraph folder except `without`. */
+function composeWithout(without: string): string {
+  const base = path.join(ROOT_DIR, "subgraphs");
+  const services = readdirSync(base)
+    .filter((name) => name !== without)
+    .map((name) => ({
+      name,
+      url: `http://127.0.0.1:1/${name}`,
+      typeDefs: parse(readFileSync(path.join(base, name, "src", "schema.graphql"), "utf8")),
+    }));
+  const result = composeServices(services);
+  if (result.errors) throw new Error(result.errors.map((e) => e.message).join("\n"));
+  return result.supergraphSdl;
+}
+
+async function post(url: string, query: string) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> | null; errors?: unknown[] } };
+}
+
+async function until(what: string, predicate: () => Promise<boolean> | boolean, output: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}. Gateway output:\n${output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("supergraph hot reload under load", () => {
+  let db: TestDatabase;
+  let users: RunningProcess;
+  let gateway: RunningProcess;
+  let dir: string;
+  let file: string;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "reload-e2e-"));
+    file = path.join(dir, "supergraph.graphql");
+    copyFileSync(DEFAULT_SUPERGRAPH_PATH, file);
+    db = await createTestDatabase(inject("testRun"), "users");
+    const [usersPort, gatewayPort] = [await getFreePort(), await getFreePort()];
+    const usersOrigin = `http://127.0.0.1:${usersPort}`;
+    users = await startProcess({
+      name: "users",
+      command: TSX,
+      args: ["subgraphs/users/src/index.ts"],
+      cwd: ROOT_DIR,
+      env: { NODE_ENV: "test", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(usersPort), DATABASE_URL: db.url },
+      readyUrl: `${usersOrigin}/health/ready`,
+    });
+    const unreachable: Record<string, string> = {};
+    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users"))
+      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
+    gateway = await startProcess({
+      name: "gateway",
+      command: TSX,
+      args: ["gateway/src/index.ts"],
+      cwd: ROOT_DIR,
+      env: {
+        NODE_ENV: "test",
+        LOG_LEVEL: "info",
+        HOST: "127.0.0.1",
+        PORT: String(gatewayPort),
+        SUPERGRAPH_PATH: file,
+        SUPERGRAPH_WATCH_INTERVAL: "100ms",
+        SUBGRAPH_USERS_URL: `${usersOrigin}/graphql`,
+        JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
+        SUBGRAPH_TIMEOUT: "10s",
+        ...unreachable,
+      },
+      readyUrl: `http://127.0.0.1:${gatewayPort}/health/live`,
+    });
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await users?.stop();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves every request while the file is replaced, and refuses broken files without changing anything", async () => {
+    const original = readFileSync(file, "utf8");
+    const notificationsType = async () =>
+      ((await post(gatewayUrl, '{ __type(name: "Notification") { name } }')).body.data?.["__type"] ?? null) as { name: string } | null;
+    expect(await notificationsType()).toEqual({ name: "Notification" });
+
+    // Load: clients querying the users subgraph through the gateway, back to back, until told to stop.
+    const failures: string[] = [];
+    let served = 0;
+    let loading = true;
+    const client = async () => {
+      while (loading) {
+        try {
+          const { status, body } = await post(gatewayUrl, "{ me { id } }");
+          if (status !== 200 || body.errors || body.data?.["me"] !== null) failures.push(`${status} ${JSON.stringify(body)}`);
+          else served += 1;
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    const output = () => gateway.output();
+    const logged = (message: string) => () =>
+      output()
+        .split("\n")
+        .filter((l) => l.includes(message)).length;
+    const reloaded = logged('"msg":"supergraph reloaded"');
+    const refused = logged('"msg":"supergraph refused');
+
+    try {
+      await until("some load", () => served > 50, output);
+
+      // A smaller supergraph, written in place (truncate, then write): notifications disappears from the schema.
+      writeFileSync(file, composeWithout("notifications"));
+      await until("the reload without notifications", async () => (await notificationsType()) === null, output);
+      expect(reloaded()).toBe(1);
+      const afterFirst = served;
+      await until("load on the new supergraph", () => served > afterFirst + 50, output);
+
+      // Unparsable, then parsable but not a supergraph: each refused with a log line, nothing changes.
+      writeFileSync(file, "type Query {");
+      await until("the refusal of an unparsable file", () => refused() === 1, output);
+      expect(output()).toContain("supergraph refused (unparsable)");
+      writeFileSync(file, "type Query { hello: String }");
+      await until("the refusal of a file that is not a supergraph", () => refused() === 2, output);
+      expect(output()).toContain("supergraph refused (invalid)");
+      expect(await notificationsType()).toBeNull();
+      const metrics = await (await fetch(new URL("/metrics", gatewayUrl))).text();
+      expect(metrics).toMatch(/^gateway_supergraph_reloads_total\{outcome="rejected"[^}]*\} 2$/m);
+      expect(metrics).toMatch(/^gateway_supergraph_reloads_total\{outcome="applied"[^}]*\} 1$/m);
+
+      // The original again, replaced by rename this time.
+      writeFileSync(`${file}.next`, original);
+      renameSync(`${file}.next`, file);
+      await until("the original supergraph back", async () => (await notificationsType()) !== null, output);
+      const afterLast = served;
+      await until("load on the restored supergraph", () => served > afterLast + 50, output);
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    expect(failures).toEqual([]);
+    expect(reloaded()).toBe(2);
+  }, 90_000);
+});
