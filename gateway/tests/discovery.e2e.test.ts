@@ -6,6 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { readFileSync } from "node:fs";
+import { createLogger } from "@ecom/observability";
+import { registerInstance } from "@ecom/discovery";
 import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
 import { ROOT_DIR, createTestDatabase, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
 import { Redis } from "ioredis";
@@ -292,5 +295,65 @@ describe("registry mode", () => {
     const [s3] = await served();
     for (let i = 0; i < 60; i++) await query(gateways[i % 2]!);
     expect((await served())[0]).toBeGreaterThan(s3);
+  });
+
+  it("adds a compatible schema's field under load with zero failures, and refuses an incompatible one, changing nothing", async () => {
+    const real = await startProducts();
+    const sdl = readFileSync(path.join(ROOT_DIR, "subgraphs", "products", "src", "schema.graphql"), "utf8");
+    const productFields = async () => {
+      const res = await fetch(`${gateway}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: '{ __type(name: "Product") { fields { name } } }' }),
+      });
+      const body = (await res.json()) as { data: { __type: { fields: Array<{ name: string }> } } };
+      return body.data.__type.fields.map((f) => f.name);
+    };
+    const outcomes = async () =>
+      (await (await fetch(`${gateway}/metrics`)).text()).match(/^gateway_schema_recompositions_total\{[^}]*\} \d+$/gm) ?? [];
+    await until(async () => (await query(gateway)) === undefined, "products served");
+    expect(await productFields()).not.toContain("releaseNote");
+    const logger = createLogger({ service: "e2e", level: "silent" });
+    const traffic = load(gateway);
+
+    // The same process, registered a second time with one more (nullable) field: a compatible new schema version.
+    const compatible = await registerInstance({
+      redis,
+      prefix,
+      service: "products",
+      url: `${real.origin}/graphql`,
+      sdl: sdl.replace("  description: String!\n", "  description: String!\n  releaseNote: String\n"),
+      version: "next",
+      logger,
+    });
+    await until(async () => (await productFields()).includes("releaseNote"), "the new field in the gateway's schema", 15_000);
+
+    // An instance whose schema drops a field clients use: refused, the schema keeps the field, it gets no traffic.
+    const before = await outcomes();
+    const incompatible = await registerInstance({
+      redis,
+      prefix,
+      service: "products",
+      url: "http://127.0.0.1:9/graphql",
+      sdl: sdl.replace("  description: String!\n", ""),
+      version: "broken",
+      logger,
+    });
+    await until(
+      async () => (await outcomes()).some((l) => l.includes('outcome="refused_breaking"') && !before.includes(l)),
+      "the refusal",
+      15_000,
+    );
+    const after = traffic.ok();
+    await until(() => traffic.ok() > after + 50, "more answers after the refusal", 30_000);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    const fields = await productFields();
+    expect(fields).toContain("description");
+    expect(fields).toContain("releaseNote");
+    expect(await (await fetch(`${gateway}/metrics`)).text()).not.toMatch(/gateway_subgraph_instance_requests_total\{[^}]*version="broken"/);
+    await incompatible.stop();
+    await compatible.stop();
+    await stopGracefully(real);
   });
 });
