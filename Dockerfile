@@ -1,7 +1,9 @@
 # One image recipe for every deployable: the gateway or one subgraph, chosen with a build argument.
 #   docker build --build-arg SERVICE=subgraphs/users --build-arg PORT=4001 -t ecom-users .
-# Stages: build (full install, Prisma clients, esbuild bundle; also the target of compose's one-shot `migrate`),
-# prod-deps (production node_modules only), runtime (non-root, bundle + production node_modules).
+#   docker build --build-arg SERVICE=subgraphs/users --target migrate -t ecom-users-migrate .
+# Stages: build (full install, Prisma clients, esbuild bundle, the runtime layout; also the target of compose's
+# one-shot `migrate`), migrate (`prisma migrate deploy` of one service: the Kubernetes migration Job), runtime
+# (non-root: the bundle, its package.json "files" and only the production files its imports load).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 # Folder of the deployable inside the repo: gateway | subgraphs/<name>
@@ -26,14 +28,20 @@ RUN npm run generate --workspaces --if-present
 RUN test -f "${SERVICE}/package.json" || { echo "SERVICE=${SERVICE} is not a workspace folder (gateway | subgraphs/<name>)" >&2; exit 1; } \
  && npm run build --workspace "${SERVICE}" \
  && test -f "${SERVICE}/dist/index.js"
+# What the image runs, assembled in /runtime: the deployable's package.json and "files" (dist, the gateway's
+# supergraph.graphql), and the files of node_modules its bundle loads, traced from its entry points (no dev
+# dependencies, no other service's packages). tests/deploy/runtime-layout.e2e.test.ts starts each deployable
+# from the same layout.
+RUN npx tsx scripts/runtime-layout.ts "${SERVICE}" /runtime
 
 # ---------------------------------------------------------------------------------------------------------------
-FROM build AS prod-deps
+FROM build AS migrate
 ARG SERVICE
-# Drop dev dependencies from the installed tree (no network needed; bundles do not need them). npm nests a
-# dependency under the workspace when its version conflicts with the hoisted one: keep that folder (maybe empty).
-RUN npm prune --omit=dev --ignore-scripts \
- && mkdir -p "${SERVICE}/node_modules"
+# `prisma migrate deploy` of this service (its Kubernetes migration Job runs this image before the rollout).
+WORKDIR /app/${SERVICE}
+ENV NODE_ENV=production
+USER node
+CMD ["/app/node_modules/.bin/prisma", "migrate", "deploy"]
 
 # ---------------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -43,11 +51,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=${PORT}
 WORKDIR /app
-COPY --from=prod-deps --chown=root:root /app/package.json ./package.json
-COPY --from=prod-deps --chown=root:root /app/node_modules ./node_modules
-COPY --from=prod-deps --chown=root:root /app/${SERVICE}/node_modules ./${SERVICE}/node_modules
-COPY --from=build --chown=root:root /app/${SERVICE}/package.json ./${SERVICE}/package.json
-COPY --from=build --chown=root:root /app/${SERVICE}/dist ./${SERVICE}/dist
+COPY --from=build --chown=root:root /runtime/ /app/
 WORKDIR /app/${SERVICE}
 # Files stay owned by root and read-only for the process: it runs as the image's unprivileged `node` user.
 USER node

@@ -1,6 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
 import {
+  GATEWAY_PORT,
+  SUBGRAPHS,
   SUBGRAPH_NAMES,
   baseEnv,
   booleanFlag,
@@ -58,9 +60,9 @@ export const envSchema = z
     ...baseEnv,
     ...shutdownEnv,
     ...internalSecretEnv,
-    PORT: port(4000),
+    PORT: port(GATEWAY_PORT),
     /** Where the users subgraph publishes the public keys of access tokens. */
-    JWKS_URL: httpUrl().default("http://localhost:4001/.well-known/jwks.json"),
+    JWKS_URL: httpUrl().default(`http://localhost:${SUBGRAPHS.users}/.well-known/jwks.json`),
     JWT_ISSUER: z.string().default("ecom-users"),
     JWT_AUDIENCE: z.string().default("ecom-gateway"),
     /** Timeout of one attempt of a subgraph call; slower is a failure for its breaker (then retried or SUBGRAPH_UNAVAILABLE). */

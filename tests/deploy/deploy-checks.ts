@@ -10,21 +10,13 @@ import { Ajv, type ErrorObject } from "ajv";
 import addFormats from "ajv-formats";
 import { validate as validateDockerfileSyntax } from "dockerfile-utils";
 import { parse as parseYaml } from "yaml";
+import { deployTargets, type DeployTarget } from "../../scripts/deploy-spec.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const require = createRequire(import.meta.url);
 
-/** Ports from docs/TEAM-NOTES.md. */
-export const SERVICE_PORTS: Record<string, number> = {
-  gateway: 4000,
-  users: 4001,
-  products: 4002,
-  search: 4003,
-  orders: 4004,
-  payments: 4005,
-  inventory: 4006,
-  notifications: 4007,
-};
+/** Ports of the deployables, from the one list (scripts/topology.ts over the port table of packages/config). */
+export const SERVICE_PORTS: Record<string, number> = Object.fromEntries(deployTargets().map((t) => [t.name, t.port]));
 
 /** The subgraph folders under subgraphs/. */
 export function subgraphNames(root = ROOT): string[] {
@@ -172,11 +164,53 @@ export function composeSemanticProblems(compose: ComposeFile, subgraphs: string[
       problems.push(`${subgraph}: does not publish ${port}:${port}`);
     const db = `ecom_${subgraph}`;
     if (env["DATABASE_URL"] !== `postgres://${db}:${db}@postgres:5432/${db}`) problems.push(`${subgraph}: unexpected DATABASE_URL`);
+    problems.push(...specProblems(subgraph, env), ...stopGraceProblems(subgraph, service));
     if (gateway) {
       if (dependsOn(gateway)[subgraph] !== "service_healthy") problems.push(`gateway: does not wait for ${subgraph} to be healthy`);
       const variable = `SUBGRAPH_${subgraph.toUpperCase()}_URL`;
       if (environment(gateway)[variable] !== `http://${subgraph}:${port}/graphql`) problems.push(`gateway: ${variable} is wrong`);
     }
+  }
+  if (gateway) problems.push(...specProblems("gateway", environment(gateway)), ...stopGraceProblems("gateway", gateway));
+  return problems;
+}
+
+/**
+ * Compose SIGKILLs a service `stop_grace_period` after SIGTERM (10s by default): that must outlast the process's
+ * own forced exit, SHUTDOWN_DELAY + DRAIN_TIMEOUT (defaults 0s and 10s unless set) + 5s.
+ */
+function stopGraceProblems(name: string, service: ComposeService): string[] {
+  const seconds = (v: unknown, fallback: number) => {
+    const m = /^(\d+)(ms|s|m)?$/.exec(String(v ?? ""));
+    return m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 } as Record<string, number>)[m[2] ?? "s"]! : fallback;
+  };
+  const env = environment(service);
+  const forcedExit = seconds(env["SHUTDOWN_DELAY"], 0) + seconds(env["DRAIN_TIMEOUT"], 10) + 5;
+  const grace = seconds(service["stop_grace_period"], 10);
+  return grace > forcedExit ? [] : [`${name}: stop_grace_period ${grace}s does not outlast its forced exit after ${forcedExit}s`];
+}
+
+/**
+ * A compose service against the deploy spec (scripts/deploy-spec.ts), the source the manifests are generated from:
+ * production mode, the same port, every secret variable it reads set from the operator's environment (`${VAR:?}`,
+ * never a literal), and the URL of every deployable it calls.
+ */
+export function specProblems(name: string, env: Record<string, string>, targets: DeployTarget[] = deployTargets()): string[] {
+  const target = targets.find((t) => t.name === name);
+  if (!target) return [`${name}: not a deployable of scripts/topology.ts`];
+  const problems: string[] = [];
+  if (env["NODE_ENV"] !== "production") problems.push(`${name}: NODE_ENV is not production`);
+  if (env["PORT"] !== String(target.port)) problems.push(`${name}: PORT is not ${target.port}`);
+  for (const secret of target.secrets) {
+    if (secret.variable === "DATABASE_URL") continue; // compose's own Postgres: a development URL, checked above
+    const value = env[secret.variable];
+    if (value === undefined) problems.push(`${name}: secret ${secret.variable} is not set`);
+    else if (!value.startsWith(`\${${secret.variable}:?`))
+      problems.push(`${name}: secret ${secret.variable} is not taken from \${${secret.variable}:?...}`);
+  }
+  for (const [callee, variable] of Object.entries(target.calls)) {
+    const port = targets.find((t) => t.name === callee)?.port;
+    if (env[variable] !== `http://${callee}:${port}/graphql`) problems.push(`${name}: ${variable} is not http://${callee}:${port}/graphql`);
   }
   return problems;
 }
@@ -253,6 +287,13 @@ export function dockerfilePolicyProblems(text: string): string[] {
   if (!cmd || cmd.args.replace(/\s/g, "") !== '["node","dist/index.js"]') problems.push('CMD is not ["node","dist/index.js"]');
   if (final.some((i) => i.keyword === "RUN" && /npm (ci|install)(?!.*--omit=dev)/.test(i.args)))
     problems.push("final stage installs dev dependencies");
+  // The image holds the traced runtime layout only (scripts/runtime-layout.ts), never a whole node_modules.
+  if (!all.some((l) => /^RUN .*scripts\/runtime-layout\.ts "?\$\{SERVICE\}"? \/runtime\b/.test(l)))
+    problems.push("the build stage does not assemble the runtime layout (scripts/runtime-layout.ts ${SERVICE} /runtime)");
+  const copies = final.filter((i) => i.keyword === "COPY");
+  if (!copies.some((c) => /--from=build\b.*\s\/runtime\/?\s+\/app\/?$/.test(c.args)))
+    problems.push("final stage does not copy /runtime to /app");
+  if (copies.some((c) => /node_modules/.test(c.args))) problems.push("final stage copies a node_modules folder (ship the traced layout)");
   return problems;
 }
 

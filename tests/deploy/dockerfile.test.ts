@@ -23,6 +23,11 @@ describe("Dockerfile", () => {
     for (const target of targets) expect(dockerStages(dockerfile)).toContain(target);
   });
 
+  it("has a migrate stage for the Kubernetes migration Jobs (prisma migrate deploy of one service)", () => {
+    expect(dockerStages(dockerfile)).toContain("migrate");
+    expect(dockerfile).toMatch(/FROM build AS migrate[\s\S]*CMD \["\/app\/node_modules\/\.bin\/prisma", "migrate", "deploy"\]/);
+  });
+
   it("keeps local artefacts out of the build context (.dockerignore)", () => {
     const ignored = readRepoFile(".dockerignore")
       .split("\n")
@@ -40,9 +45,10 @@ describe("the Dockerfile checks catch broken copies", () => {
   });
 
   it("rejects a runtime stage without USER, or with USER root", () => {
-    const withoutUser = dockerfile.replace(/^USER .*$/m, "");
+    // The runtime stage's USER is the last one (the migrate stage has its own).
+    const withoutUser = dockerfile.replace(/^USER .*$(?![\s\S]*^USER )/m, "");
     expect(dockerfilePolicyProblems(withoutUser)).toContain("final stage has no USER (runs as root)");
-    const asRoot = dockerfile.replace(/^USER .*$/m, "USER root");
+    const asRoot = dockerfile.replace(/^USER .*$(?![\s\S]*^USER )/m, "USER root");
     expect(dockerfilePolicyProblems(asRoot)).toContain("final stage runs as root");
   });
 
@@ -54,6 +60,21 @@ describe("the Dockerfile checks catch broken copies", () => {
     expect(dockerfilePolicyProblems(singleStage)).toContain("not a multi-stage build (fewer than two FROM)");
     const noHealthcheck = dockerfile.replace(/^HEALTHCHECK (.*\\\n)*.*$/m, "");
     expect(dockerfilePolicyProblems(noHealthcheck)).toContain("final stage has no HEALTHCHECK");
+  });
+
+  it("rejects an image that ships a whole node_modules instead of the traced runtime layout", () => {
+    const broken = dockerfile.replace(
+      "COPY --from=build --chown=root:root /runtime/ /app/",
+      "COPY --from=build /app/node_modules ./node_modules",
+    );
+    expect(broken).not.toBe(dockerfile);
+    const problems = dockerfilePolicyProblems(broken);
+    expect(problems).toContain("final stage does not copy /runtime to /app");
+    expect(problems).toContain("final stage copies a node_modules folder (ship the traced layout)");
+    const noLayout = dockerfile.replace(/^RUN npx tsx scripts\/runtime-layout\.ts .*$/m, "RUN true");
+    expect(dockerfilePolicyProblems(noLayout)).toContain(
+      "the build stage does not assemble the runtime layout (scripts/runtime-layout.ts ${SERVICE} /runtime)",
+    );
   });
 
   it("rejects another entry point", () => {

@@ -9,7 +9,7 @@ import { parse } from "graphql";
 import { DEV_INTERNAL_SECRET } from "@ecom/config";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { startPrivateRedis, type PrivateRedis } from "@ecom/testing";
-import { createSubgraphServer, DependencyUnavailableError, type SubgraphServer } from "../src/index.ts";
+import { createSubgraphServer, DependencyUnavailableError, type SubgraphServer } from "@ecom/service";
 
 const SDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 type Query { fast: Int retried: Int explicit: Int bug: Int }`;
