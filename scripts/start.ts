@@ -22,7 +22,7 @@ import { loadToolEnv } from "../prisma/env.ts";
 import { seedAll } from "../prisma/seed.ts";
 import { loadStartEnv } from "./start-env.ts";
 import { describeExit, supervise, type RestartPolicy, type SupervisedProcess, type SupervisorEvent } from "./supervisor.ts";
-import { deployables, type Deployable } from "./topology.ts";
+import { deployables, parseScaleArgs, withScale, type Deployable } from "./topology.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -186,6 +186,13 @@ async function waitReady(r: Running, timeoutMs: number, what = "ready"): Promise
 
 async function main(): Promise<void> {
   const env = loadStartEnv();
+  const discovered = deployables(ROOT, env.START_BASE_PORT);
+  // --scale products=2: more instances of a subgraph, balanced by the gateway through the service registry.
+  // Read before anything starts, so that a typo fails at once.
+  const scale = parseScaleArgs(
+    process.argv.slice(2),
+    discovered.filter((d) => d.kind === "subgraph").map((d) => d.name),
+  );
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
 
@@ -198,7 +205,7 @@ async function main(): Promise<void> {
   step("seeding demo data");
   await seedAll((line) => process.stdout.write(`    ${line}\n`));
 
-  const all = deployables(ROOT, env.START_BASE_PORT);
+  const all = withScale(discovered, scale);
   const subgraphs = all.filter((d) => d.kind === "subgraph");
   const workers = all.filter((d) => d.kind === "worker");
   const dashboard = all.find((d) => d.kind === "dashboard");
@@ -216,7 +223,9 @@ async function main(): Promise<void> {
   };
 
   step(`starting ${subgraphs.length} subgraphs: ${subgraphs.map((s) => `${s.name}:${s.port}`).join(", ")}`);
-  const started = subgraphs.map((d, i) => startDeployable(d, i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(d.name) }, policy));
+  const started = subgraphs.map((d, i) =>
+    startDeployable(d, i, { ...childEnv, DATABASE_URL: toolEnv.databaseUrlFor(path.basename(d.dir)) }, policy),
+  );
   if (others.length > 0) step(`starting ${others.map((d) => `${d.name} (${d.kind})`).join(", ")}`);
   started.push(
     ...others.map((d, i) =>

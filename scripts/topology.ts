@@ -79,3 +79,53 @@ export function deployables(root: string, basePort = GATEWAY_PORT): Deployable[]
   }
   return result;
 }
+
+/** Instances per subgraph, from `--scale products=2` (repeatable, or comma-separated: `products=2,search=3`). */
+export type Scale = Record<string, number>;
+
+/** Most instances of one subgraph `npm start` runs (ports step by 100 above the subgraph's own). */
+export const MAX_SCALE = 9;
+
+/**
+ * Reads `--scale name=count` options of `npm start`.
+ * @throws Error naming the fix for an unknown subgraph, a bad count or a malformed option.
+ */
+export function parseScaleArgs(argv: readonly string[], subgraphNames: readonly string[]): Scale {
+  const scale: Scale = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let value: string | undefined;
+    if (arg === "--scale") value = argv[++i];
+    else if (arg.startsWith("--scale=")) value = arg.slice("--scale=".length);
+    else continue;
+    if (!value) throw new Error("--scale needs name=count, e.g. npm start -- --scale products=2");
+    for (const part of value.split(",")) {
+      const m = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(part.trim());
+      if (!m) throw new Error(`--scale ${part}: use name=count, e.g. --scale products=2`);
+      const [, name, count] = m as unknown as [string, string, string];
+      if (!subgraphNames.includes(name)) throw new Error(`--scale ${part}: no subgraph "${name}" (subgraphs: ${subgraphNames.join(", ")})`);
+      if (Number(count) < 1 || Number(count) > MAX_SCALE) throw new Error(`--scale ${part}: the count must be 1 to ${MAX_SCALE}`);
+      scale[name] = Number(count);
+    }
+  }
+  return scale;
+}
+
+/**
+ * The deployables with extra instances of scaled subgraphs (`products-2` on port 4102, `products-3` on 4202...).
+ * With any scale above 1, every subgraph registers in the service registry and the gateway balances across the
+ * registered instances (DISCOVERY_MODE=registry); without, nothing changes.
+ */
+export function withScale(all: readonly Deployable[], scale: Scale): Deployable[] {
+  if (!Object.values(scale).some((n) => n > 1)) return [...all];
+  const registry = { DISCOVERY_MODE: "registry" };
+  const result: Deployable[] = [];
+  for (const d of all) {
+    const scaled = d.kind === "subgraph" || d.kind === "gateway" ? { ...d, env: { ...d.env, ...registry } } : d;
+    result.push(scaled);
+    for (let copy = 2; d.kind === "subgraph" && copy <= (scale[d.name] ?? 1); copy++) {
+      result.push({ ...scaled, name: `${d.name}-${copy}`, port: d.port + 100 * (copy - 1) });
+    }
+  }
+  return result;
+}

@@ -8,4 +8,6 @@ export interface GatewayContext {
   deadline?: number;
   /** Aborts when the client goes away before its answer: its subgraph calls are cancelled. */
   signal?: AbortSignal;
+  /** `x-canary: always` / `never` of the client's request (see canaryPinOf in server.ts). */
+  canary?: "canary" | "stable" | undefined;
 }

@@ -6,6 +6,8 @@ import {
   SUBGRAPH_NAMES,
   baseEnv,
   booleanFlag,
+  controlPlaneEnv,
+  discoveryEnv,
   durationMs,
   evenIfOtherVariablesFail,
   httpUrl,
@@ -84,6 +86,16 @@ export const envSchema = z
     SUPERGRAPH_WATCH: booleanFlag(true),
     /** How often the supergraph file is checked for changes. */
     SUPERGRAPH_WATCH_INTERVAL: durationMs("1s"),
+    CONTROL_PLANE_PREFIX: controlPlaneEnv.CONTROL_PLANE_PREFIX,
+    /**
+     * `static`: call the configured URLs (DNS, Kubernetes Services: the platform balances). `registry`: balance
+     * across the instances registered in Redis, and recompose when one registers a new schema.
+     */
+    DISCOVERY_MODE: discoveryEnv.DISCOVERY_MODE,
+    /** Full registry resync period (a missed announcement heals within it). */
+    DISCOVERY_RESYNC: durationMs("2s"),
+    /** Apply the live configuration (`npm run config`) from Redis. */
+    LIVE_CONFIG: booleanFlag(true),
     ...subgraphUrlEnv,
   })
   .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);

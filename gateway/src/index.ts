@@ -4,7 +4,8 @@ import "@ecom/observability/tracing";
 import { createTokenVerifier } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal, shutdownTimings } from "@ecom/service";
-import { loadEnv, subgraphUrlOverrides } from "./env.ts";
+import { createControlPlane } from "./control-plane.ts";
+import { loadEnv, resilienceConfigOf, subgraphUrlOverrides } from "./env.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
 import { watchSupergraphFile } from "./supergraph-watcher.ts";
@@ -14,6 +15,17 @@ const logger = createLogger({ service: "gateway", level: env.LOG_LEVEL, pretty: 
 const metrics = createMetrics({ service: "gateway" });
 const verifyToken = createTokenVerifier({ jwksUrl: env.JWKS_URL }, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
 
+const controlPlane = createControlPlane({
+  mode: env.DISCOVERY_MODE,
+  liveConfig: env.LIVE_CONFIG,
+  redisUrl: env.REDIS_URL,
+  prefix: env.CONTROL_PLANE_PREFIX,
+  baseResilience: resilienceConfigOf(env),
+  resyncIntervalMs: env.DISCOVERY_RESYNC,
+  logger,
+  metrics,
+});
+
 const server = await createGatewayServer({
   env,
   logger,
@@ -21,7 +33,10 @@ const server = await createGatewayServer({
   supergraphSdl: readSupergraph(env.SUPERGRAPH_PATH),
   subgraphUrls: subgraphUrlOverrides(env),
   verifyToken,
+  ...(controlPlane.routing ? { routing: controlPlane.routing } : {}),
+  extraChecks: controlPlane.checks,
 });
+await controlPlane.start(server);
 const { url } = await server.listen(env.PORT, env.HOST);
 logger.info({ url, subgraphs: Object.fromEntries(server.subgraphs.map((s) => [s.name, s.url])) }, "gateway ready");
 const watcher = env.SUPERGRAPH_WATCH
@@ -31,6 +46,7 @@ runUntilSignal(
   async () => {
     watcher?.close();
     await server.stop();
+    await controlPlane.close();
   },
   { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

@@ -24,6 +24,7 @@ import {
 import { createHttpLifecycle, shutdownTimings } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
 import { resilienceConfigOf, type Env } from "./env.ts";
+import type { InstanceRouting } from "./fetch/balancer.ts";
 import { SubgraphCallPath, type SubgraphFetchStage } from "./fetch/pipeline.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
 import { createQueryPlanCache } from "./query-plan-cache.ts";
@@ -59,6 +60,14 @@ export interface GatewayServerDeps {
    * @default no signing
    */
   signing?: (subgraph: string) => SubgraphFetchStage | undefined;
+  /**
+   * Registry mode: the instance choice of each call (balancing, outlier ejection, canary). A subgraph then counts
+   * as ready while it has a healthy registered instance (or its configured URL answers).
+   * @default none (static mode: each subgraph's configured URL)
+   */
+  routing?: InstanceRouting;
+  /** More readiness checks (e.g. the registry's, non-critical). @default [] */
+  extraChecks?: readonly ReadinessCheck[];
   /** Wraps each subgraph's whole call path, outermost (tests inject faults here). */
   wrapFetch?: (fetch: SubgraphFetch, subgraph: string) => SubgraphFetch;
   /**
@@ -98,6 +107,25 @@ export interface GatewayServer {
   stop(): Promise<void>;
 }
 
+/** `x-canary: always` pins a request to the canary side of every canary split, `never` to the stable side. */
+export function canaryPinOf(header: string | string[] | undefined): "canary" | "stable" | undefined {
+  const value = (Array.isArray(header) ? header[0] : header)?.trim().toLowerCase();
+  return value === "always" ? "canary" : value === "never" ? "stable" : undefined;
+}
+
+/** Registry mode: ready while a registered instance is healthy; else (and in static mode) the URL must answer. */
+function subgraphCheckOf(subgraph: SubgraphEndpoint, routing: InstanceRouting | undefined, timeoutMs: number | undefined): ReadinessCheck {
+  const byUrl = subgraphReadinessCheck(subgraph, timeoutMs);
+  if (!routing) return byUrl;
+  return {
+    name: byUrl.name,
+    check: async () => {
+      if (routing.healthyInstances(subgraph.name) > 0) return;
+      await byUrl.check();
+    },
+  };
+}
+
 /** Builds the gateway (loads the supergraph). Does not listen: call `listen` (the boot file does). */
 export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
   const dev = deps.env.NODE_ENV === "development";
@@ -128,6 +156,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       logger: deps.logger,
       registry: deps.metrics.registry,
       ...(deps.signing ? { signing: deps.signing } : {}),
+      ...(deps.routing ? { routing: (subgraph: string) => deps.routing!.stage(subgraph) } : {}),
       transportOptions: { connections: deps.env.SUBGRAPH_CONNECTIONS ?? 128 },
     });
 
@@ -193,7 +222,13 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   // Read on every /health/ready: refilled in place when a reload changes the subgraphs.
   const checks: ReadinessCheck[] = [];
   const checkSubgraphsOf = (subgraphs: readonly SubgraphEndpoint[]) =>
-    checks.splice(0, checks.length, supergraphCheck, ...subgraphs.map((s) => subgraphReadinessCheck(s, deps.readinessTimeoutMs)));
+    checks.splice(
+      0,
+      checks.length,
+      supergraphCheck,
+      ...subgraphs.map((s) => subgraphCheckOf(s, deps.routing, deps.readinessTimeoutMs)),
+      ...(deps.extraChecks ?? []),
+    );
   checkSubgraphsOf(supergraph.current().subgraphs);
   supergraph.onChange((current) => checkSubgraphsOf(current.subgraphs));
   const handlers = createObservabilityHandlers({
@@ -208,7 +243,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     "/graphql",
     express.json({ limit: deps.bodyLimit ?? "1mb" }),
     expressMiddleware(apollo, {
-      context: async ({ res }) => {
+      context: async ({ req, res }) => {
         const ids = currentRequestContext();
         // A client that closes its connection before the answer cancels the request's subgraph calls.
         const client = new AbortController();
@@ -220,6 +255,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
           correlationId: ids?.correlationId ?? "",
           deadline: Date.now() + callPath.deadlineMs,
           signal: client.signal,
+          canary: canaryPinOf(req.headers["x-canary"]),
         };
       },
     }),

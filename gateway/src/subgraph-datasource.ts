@@ -33,6 +33,8 @@ export interface SubgraphCall {
   readonly deadline?: number | undefined;
   /** Aborts when the client goes away (its connection closed before the answer). */
   readonly signal?: AbortSignal | undefined;
+  /** The client pinned its request to one side of a canary split (`x-canary: always` / `never`). */
+  readonly canary?: "canary" | "stable" | undefined;
 }
 
 /** The init of a subgraph call: a fetch init (method, headers as a plain object, body, signal) and the call. */
@@ -65,7 +67,9 @@ export interface SubgraphDataSourceOptions<TContext extends object> {
    * The client request's deadline (clock ms) and the signal that aborts when the client goes away.
    * @default none (the gateway's own calls)
    */
-  clientOf?: (context: TContext | Record<string, unknown>) => { deadline?: number; signal?: AbortSignal } | undefined;
+  clientOf?: (
+    context: TContext | Record<string, unknown>,
+  ) => { deadline?: number; signal?: AbortSignal; canary?: "canary" | "stable" | undefined } | undefined;
   /**
    * The subgraph's breaker state, named in `extensions.breakerState` of SUBGRAPH_UNAVAILABLE errors.
    * @default not named
@@ -240,6 +244,7 @@ export function createSubgraphDataSource<TContext extends object>(
         partOfMutation: incoming?.incomingRequestContext.operation?.operation === "mutation",
         deadline: client?.deadline,
         signal: client?.signal,
+        canary: client?.canary,
       };
       const body = JSON.stringify({
         query: request.query,

@@ -1,7 +1,8 @@
 /**
  * The gateway's subgraph call path, composed once per subgraph (BRIEF "Interfaces agreed", 1):
  *
- *   in-flight dedup  ->  resilience (deadline, retry, breaker, bulkhead, attempt timeout)  ->  signing  ->  transport
+ *   in-flight dedup  ->  resilience (deadline, retry, breaker, bulkhead, attempt timeout)  ->  instance choice
+ *   (registry mode: balancer.ts)  ->  signing  ->  transport
  *
  * Each stage is a `(next: SubgraphFetch) => SubgraphFetch`. Signing is innermost but for the transport, so every
  * retry is signed afresh (new timestamp and nonce); it is supplied by gateway/src/fetch/sign.ts (the `trust`
@@ -40,6 +41,12 @@ export interface CallPathOptions {
    * @default no signing
    */
   signing?: (subgraph: string) => SubgraphFetchStage | undefined;
+  /**
+   * The instance-choosing stage of a subgraph (gateway/src/fetch/balancer.ts: load balancing, outlier ejection,
+   * canary), inside the retries so that each attempt may go to another instance, outside signing.
+   * @default the subgraph's one URL
+   */
+  routing?: (subgraph: string) => SubgraphFetchStage | undefined;
   /**
    * The innermost fetch; by default undici pools (see transport.ts). A test may put a fault injector here.
    * @default createUndiciTransport(transportOptions).fetch
@@ -80,10 +87,12 @@ export class SubgraphCallPath {
     if (!fetch) {
       const policy = this.policies.get(subgraph);
       const signing = this.options.signing?.(subgraph);
+      const routing = this.options.routing?.(subgraph);
       fetch = composeStages(
         [
           dedupStage({ enabled: () => this.policies.settings.dedup.enabled, onJoin: () => this.telemetry.onDedupJoin(subgraph) }),
           resilienceStage({ policy, defaultDeadlineMs: () => this.deadlineMs }),
+          ...(routing ? [routing] : []),
           ...(signing ? [signing] : []),
         ],
         this.transport,

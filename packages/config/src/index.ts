@@ -243,6 +243,56 @@ export function refuseDevSecretInProduction(value: { NODE_ENV: string; INTERNAL_
   }
 }
 
+/**
+ * Where the control plane lives: the service registry and the live configuration are Redis keys under
+ * `CONTROL_PLANE_PREFIX` on `REDIS_URL`. Every process of one environment must use the same pair.
+ */
+export const controlPlaneEnv = {
+  REDIS_URL: redisUrl().default("redis://127.0.0.1:6379/0"),
+  /** Prefix of the registry and live configuration keys. @default "ecom:" */
+  CONTROL_PLANE_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{0,100}$/, "must be letters, digits, _, -, . and : (e.g. ecom:)")
+    .default("ecom:"),
+};
+
+/**
+ * Service discovery of a subgraph instance (see packages/discovery): in `registry` mode it registers itself in
+ * Redis (with a TTL heartbeat) and the gateway balances across the registered instances; in `static` mode (DNS,
+ * Kubernetes Services) nothing registers and the gateway calls the configured URL.
+ */
+export const discoveryEnv = {
+  /** `static` (URLs from configuration; the platform balances) or `registry`. @default "static" */
+  DISCOVERY_MODE: z.enum(["static", "registry"]).default("static"),
+  /** Lifetime of a registration without a heartbeat: how long a crashed instance stays listed. @default 10s */
+  DISCOVERY_TTL: durationMs("10s"),
+  /** The URL of `/graphql` other processes reach this instance at. @default http://<HOST>:<PORT>/graphql */
+  ADVERTISE_URL: httpUrl().optional(),
+  /** The release, for canary routing (the instance's `version` tag). @default "stable" */
+  SERVICE_VERSION: z.string().min(1).max(100).default("stable"),
+  /** The build (git sha, image tag). @default "dev" */
+  BUILD_VERSION: z.string().min(1).max(200).default("dev"),
+  /** More registry tags, `key=value` separated by commas (e.g. `zone=a,pool=blue`). @default "" */
+  SERVICE_TAGS: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const tags: Record<string, string> = {};
+      for (const part of v
+        .split(",")
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^([\w.-]+)=(.*)$/.exec(part);
+        if (!m) {
+          ctx.addIssue({ code: "custom", message: `must be key=value pairs separated by commas (got "${part}")` });
+          return z.NEVER;
+        }
+        tags[m[1]!] = m[2]!;
+      }
+      return tags;
+    }),
+};
+
 /** Options of {@link subgraphEnvSchema}. */
 export interface SubgraphEnvOptions<Key extends string> {
   /**
@@ -274,6 +324,8 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
     ...internalSecretEnv,
     PORT: port(SUBGRAPHS[name]),
     DATABASE_URL: postgresUrl().default(databaseUrlFor(name)),
+    ...controlPlaneEnv,
+    ...discoveryEnv,
     ...queryLimitsEnv,
     ...databaseEnv,
     ...httpLimitsEnv,

@@ -181,8 +181,35 @@ describe("subgraphEnvSchema", () => {
       INTERNAL_SECRET: DEV_INTERNAL_SECRET,
       PORT: 4004,
       DATABASE_URL: "postgres://ecom_orders:ecom_orders@127.0.0.1:5432/ecom_orders",
+      REDIS_URL: "redis://127.0.0.1:6379/0",
+      CONTROL_PLANE_PREFIX: "ecom:",
+      DISCOVERY_MODE: "static",
+      DISCOVERY_TTL: 10_000,
+      SERVICE_VERSION: "stable",
+      BUILD_VERSION: "dev",
+      SERVICE_TAGS: {},
       PRODUCTS_URL: "http://localhost:4002/graphql",
     });
+  });
+
+  it("reads the discovery settings of an instance, and names a malformed tag list", () => {
+    const env = parseEnv("orders", ordersSchema, {
+      DISCOVERY_MODE: "registry",
+      DISCOVERY_TTL: "3s",
+      SERVICE_VERSION: "v2",
+      SERVICE_TAGS: "zone=a, pool=blue",
+      ADVERTISE_URL: "http://10.0.0.7:4004/graphql",
+    });
+    expect(env).toMatchObject({
+      DISCOVERY_MODE: "registry",
+      DISCOVERY_TTL: 3000,
+      SERVICE_VERSION: "v2",
+      SERVICE_TAGS: { zone: "a", pool: "blue" },
+    });
+    expect(configErrorOf(() => parseEnv("orders", ordersSchema, { SERVICE_TAGS: "zone", DISCOVERY_MODE: "consul" })).problems).toEqual([
+      'DISCOVERY_MODE: Invalid option: expected one of "static"|"registry"',
+      'SERVICE_TAGS: must be key=value pairs separated by commas (got "zone")',
+    ]);
   });
 
   it("reports an invalid variable and every production rule at once", () => {

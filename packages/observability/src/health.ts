@@ -7,18 +7,25 @@ export interface ReadinessCheck {
   name: string;
   /** Resolves when healthy; rejects (or times out) when not. */
   check: () => Promise<unknown>;
+  /**
+   * False: a failure is reported in the details (`critical: false`) but leaves the process ready, for a
+   * dependency the process can do without for a while (e.g. the service registry while a last known list serves).
+   * @default true
+   */
+  critical?: boolean;
 }
 
 /** What `/health/ready` answers. */
 export interface HealthReport {
   status: "ok" | "unavailable";
-  checks: Record<string, { status: "ok" | "fail"; error?: string; durationMs: number }>;
+  checks: Record<string, { status: "ok" | "fail"; error?: string; durationMs: number; critical?: false }>;
 }
 
 /** Runs every check in parallel, each bounded by `timeoutMs`. */
 export async function runReadinessChecks(checks: readonly ReadinessCheck[], timeoutMs = 2000): Promise<HealthReport> {
   const entries = await Promise.all(
-    checks.map(async ({ name, check }) => {
+    checks.map(async ({ name, check, critical }) => {
+      const flag = critical === false ? { critical: false as const } : {};
       const started = performance.now();
       let timer: NodeJS.Timeout | undefined;
       try {
@@ -31,14 +38,15 @@ export async function runReadinessChecks(checks: readonly ReadinessCheck[], time
         return [name, { status: "ok" as const, durationMs: Math.round(performance.now() - started) }] as const;
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        return [name, { status: "fail" as const, error: message, durationMs: Math.round(performance.now() - started) }] as const;
+        return [name, { status: "fail" as const, error: message, durationMs: Math.round(performance.now() - started), ...flag }] as const;
       } finally {
         clearTimeout(timer);
       }
     }),
   );
   const report = Object.fromEntries(entries);
-  return { status: entries.every(([, r]) => r.status === "ok") ? "ok" : "unavailable", checks: report };
+  const ready = entries.every(([, r]) => r.status === "ok" || ("critical" in r && r.critical === false));
+  return { status: ready ? "ok" : "unavailable", checks: report };
 }
 
 /** The last result of one background check. */

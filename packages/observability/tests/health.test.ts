@@ -78,6 +78,23 @@ describe("readiness", () => {
     });
   });
 
+  it("stays ready when only a non-critical check fails, and names that failure in the details", async () => {
+    const r = await ready([
+      { name: "postgres", check: async () => {} },
+      { name: "registry", critical: false, check: async () => Promise.reject(new Error("registry unreachable")) },
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      status: "ok",
+      checks: {
+        postgres: { status: "ok", durationMs: expect.any(Number) },
+        registry: { status: "fail", error: "registry unreachable", durationMs: expect.any(Number), critical: false },
+      },
+    });
+    const critical = await ready([{ name: "registry", critical: true, check: async () => Promise.reject(new Error("down")) }]);
+    expect(critical.status).toBe(503);
+  });
+
   it("counts a check that throws synchronously as failed", async () => {
     const r = await ready([
       {

@@ -25,6 +25,7 @@ import {
   type ReadinessCheck,
 } from "@ecom/observability";
 import { createHttpLifecycle } from "./http-lifecycle.ts";
+import { registerSelf, type SelfRegistrationOptions } from "./self-registration.ts";
 import { createOutageHandling, type OutageClassifier } from "./outage.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
@@ -36,7 +37,7 @@ export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
-export { commonSubgraphOptions, loadTypeDefs } from "./subgraph-deps.ts";
+export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv } from "./subgraph-deps.ts";
 export {
   createOutageHandling,
   dependencyOutageOf,
@@ -50,6 +51,8 @@ export type { DependencyOutage, OutageClassifier, OutageHandling, OutageHandling
 export { FORCED_EXIT_MARGIN_MS, shutdownTimings } from "./shutdown.ts";
 export type { ShutdownTimings } from "./shutdown.ts";
 export type { SubgraphDeps } from "./subgraph-deps.ts";
+export { advertisedUrl } from "./self-registration.ts";
+export type { SelfRegistrationOptions } from "./self-registration.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
 export type ResolverMap = object;
@@ -110,6 +113,13 @@ export interface SubgraphServerOptions<TLoaders> {
    */
   drainTimeoutMs?: number;
   /**
+   * Registry mode of service discovery: once listening, the instance registers itself (URL, schema version,
+   * release, tags) with a TTL heartbeat; stopping deregisters it before anything else, and then keeps serving for
+   * `shutdownDelayMs` (500 by default here) while the gateway takes it out of rotation.
+   * @default not registered (static mode: the gateway is given the URL)
+   */
+  registration?: SelfRegistrationOptions;
+  /**
    * Recognise dependency outages: an error one of these claims makes the response HTTP 503 with `Retry-After`
    * and SUBGRAPH_UNAVAILABLE (see outage.ts).
    * @default DEFAULT_OUTAGE_CLASSIFIERS (DependencyUnavailableError, Redis, Postgres)
@@ -168,10 +178,13 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
       ...(options.plugins ?? []),
     ],
   });
+  // Registered: the gateway learns of the deregistration within milliseconds; a short delay lets the calls it
+  // had already routed here arrive and finish.
+  const shutdownDelayMs = options.shutdownDelayMs ?? (options.registration ? 500 : undefined);
   const lifecycle = createHttpLifecycle({
     httpServer,
     apollo,
-    ...(options.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: options.shutdownDelayMs }),
+    ...(shutdownDelayMs === undefined ? {} : { shutdownDelayMs }),
     ...(options.onStop ? { onStop: options.onStop } : {}),
   });
   await apollo.start();
@@ -208,12 +221,32 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     }),
   );
 
+  let deregister: (() => Promise<void>) | undefined;
+  let stopping: Promise<void> | undefined;
   return {
     app,
     httpServer,
     apollo: apollo as unknown as ApolloServer<SubgraphContext<never>>,
-    listen: lifecycle.listen,
-    stop: lifecycle.stop,
+    async listen(port, host) {
+      const listening = await lifecycle.listen(port, host);
+      if (options.registration) {
+        deregister = await registerSelf(
+          options.name,
+          options.typeDefs,
+          options.registration,
+          { host: host ?? "0.0.0.0", port: listening.port },
+          options.logger,
+        );
+      }
+      return listening;
+    },
+    stop() {
+      stopping ??= (async () => {
+        await deregister?.();
+        await lifecycle.stop();
+      })();
+      return stopping;
+    },
   };
 }
 

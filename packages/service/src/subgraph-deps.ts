@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Logger, Metrics } from "@ecom/observability";
 import { parse, type DocumentNode } from "graphql";
+import type { SelfRegistrationOptions } from "./self-registration.ts";
 import { shutdownTimings } from "./shutdown.ts";
 
 /**
@@ -25,9 +26,12 @@ export function loadTypeDefs(file: URL): DocumentNode {
  * shutdown timings from SHUTDOWN_DELAY and DRAIN_TIMEOUT.
  */
 export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check(): Promise<unknown> }>) {
+  const registration = registrationFromEnv(deps.env);
   const { shutdownDelayMs, drainTimeoutMs } = shutdownTimings(deps.env);
   return {
-    shutdownDelayMs,
+    // Registered: at least 500 ms of serving after the deregistration, so that calls the gateways routed here just
+    // before they heard of it still find the listener open.
+    shutdownDelayMs: registration ? Math.max(shutdownDelayMs, MIN_REGISTERED_SHUTDOWN_DELAY_MS) : shutdownDelayMs,
     drainTimeoutMs,
     name,
     logger: deps.logger,
@@ -35,5 +39,38 @@ export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check()
     checks: [{ name: "postgres", check: () => deps.db.check() }],
     internalSecret: deps.env.INTERNAL_SECRET,
     development: deps.env.NODE_ENV === "development",
+    ...(registration ? { registration } : {}),
+  };
+}
+
+/** The discovery variables of a subgraph's env (`discoveryEnv` and `controlPlaneEnv` of @ecom/config). */
+interface DiscoveryEnvFields {
+  NODE_ENV: string;
+  DISCOVERY_MODE?: "static" | "registry";
+  REDIS_URL?: string;
+  CONTROL_PLANE_PREFIX?: string;
+  DISCOVERY_TTL?: number;
+  ADVERTISE_URL?: string | undefined;
+  SERVICE_VERSION?: string;
+  BUILD_VERSION?: string;
+  SERVICE_TAGS?: Record<string, string>;
+}
+
+/** The shortest shutdown delay of a registered instance (see {@link commonSubgraphOptions}). */
+export const MIN_REGISTERED_SHUTDOWN_DELAY_MS = 500;
+
+/** Self-registration settings in registry mode (undefined in static mode, and for envs without the variables). */
+export function registrationFromEnv(env: object): SelfRegistrationOptions | undefined {
+  const e = env as DiscoveryEnvFields;
+  if (e.DISCOVERY_MODE !== "registry" || !e.REDIS_URL) return undefined;
+  return {
+    redisUrl: e.REDIS_URL,
+    prefix: e.CONTROL_PLANE_PREFIX ?? "ecom:",
+    ...(e.DISCOVERY_TTL === undefined ? {} : { ttlMs: e.DISCOVERY_TTL }),
+    advertiseUrl: e.ADVERTISE_URL,
+    ...(e.SERVICE_VERSION === undefined ? {} : { version: e.SERVICE_VERSION }),
+    ...(e.BUILD_VERSION === undefined ? {} : { buildVersion: e.BUILD_VERSION }),
+    ...(e.SERVICE_TAGS === undefined ? {} : { tags: e.SERVICE_TAGS }),
+    production: e.NODE_ENV === "production",
   };
 }

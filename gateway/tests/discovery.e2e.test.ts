@@ -1,0 +1,359 @@
+/**
+ * Registry mode with real processes: products instances register in Redis, gateways balance across them, fail
+ * over, take canary shares and apply live configuration. Only products runs (the query below touches nothing
+ * else), so the file starts in seconds rather than a whole platform's minute.
+ */
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { readFileSync } from "node:fs";
+import { createLogger } from "@ecom/observability";
+import { registerInstance } from "@ecom/discovery";
+import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
+import { ROOT_DIR, createTestDatabase, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+
+const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
+const INTERNAL_SECRET = "e2e-discovery-secret-0123456789";
+const run = inject("testRun");
+const prefix = `${run.redisPrefix}e2e-disc-${randomBytes(3).toString("hex")}:`;
+// `first` varies so that in-flight dedup (identical concurrent reads share one subgraph call) does not hide calls.
+const queryBody = (first: number) =>
+  JSON.stringify({ query: "query P($first: Int) { products(first: $first) { edges { node { name } } } }", variables: { first } });
+
+const started: RunningProcess[] = [];
+let db: TestDatabase;
+let redis: Redis;
+
+async function readyUrl(proc: RunningProcess, message: string, timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of proc.output().split("\n")) {
+      if (!line.includes(message)) continue;
+      try {
+        const entry = JSON.parse(line) as { msg?: string; url?: string };
+        if (entry.msg === message && entry.url) return entry.url;
+      } catch {
+        // partial line
+      }
+    }
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited:\n${proc.output()}`);
+    if (Date.now() > deadline) throw new Error(`${proc.name} not ready:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<number> {
+  const startedAt = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - startedAt;
+}
+
+interface Instance {
+  proc: RunningProcess;
+  origin: string;
+}
+
+async function startProducts(version = "stable"): Promise<Instance> {
+  const proc = await startProcess({
+    name: `products-${version}`,
+    command: process.execPath,
+    args: [TSX_CLI, "src/index.ts"],
+    cwd: path.join(ROOT_DIR, "subgraphs", "products"),
+    env: {
+      NODE_ENV: "test",
+      LOG_LEVEL: "info",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATABASE_URL: db.url,
+      INTERNAL_SECRET,
+      REDIS_URL: run.redisUrl,
+      CONTROL_PLANE_PREFIX: prefix,
+      DISCOVERY_MODE: "registry",
+      DISCOVERY_TTL: "3s",
+      SERVICE_VERSION: version,
+    },
+  });
+  started.push(proc);
+  const url = await readyUrl(proc, "products subgraph ready");
+  return { proc, origin: new URL(url).origin };
+}
+
+async function startGateway(): Promise<string> {
+  const proc = await startProcess({
+    name: "gateway",
+    command: process.execPath,
+    args: [TSX_CLI, "gateway/src/index.ts"],
+    cwd: ROOT_DIR,
+    env: {
+      NODE_ENV: "test",
+      LOG_LEVEL: "info",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      INTERNAL_SECRET,
+      REDIS_URL: run.redisUrl,
+      CONTROL_PLANE_PREFIX: prefix,
+      DISCOVERY_MODE: "registry",
+      DISCOVERY_RESYNC: "1s",
+      SUPERGRAPH_WATCH: "false",
+      SUBGRAPH_TIMEOUT: "10s",
+      // Nothing listens there: every call must go to a registered instance.
+      SUBGRAPH_PRODUCTS_URL: "http://127.0.0.1:9/graphql",
+    },
+  });
+  started.push(proc);
+  return new URL(await readyUrl(proc, "gateway ready")).origin;
+}
+
+/** Requests to `/graphql` served by an instance so far (its own metrics). */
+async function servedBy(instance: Instance): Promise<number> {
+  const text = await (await fetch(`${instance.origin}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(/^http_request_duration_seconds_count\{([^}]*)\} (\d+)$/gm)) {
+    if (m[1]!.includes('route="/graphql"')) total += Number(m[2]);
+  }
+  return total;
+}
+
+async function query(gateway: string, headers: Record<string, string> = {}, first = 3): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${gateway}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: queryBody(first),
+    });
+    const body = (await res.json()) as { data?: { products?: { edges: unknown[] } }; errors?: unknown[] };
+    if (res.status !== 200 || body.errors || !body.data?.products) return `HTTP ${res.status} ${JSON.stringify(body).slice(0, 300)}`;
+    return undefined;
+  } catch (error) {
+    return String(error);
+  }
+}
+
+/** Load on the gateway until stopped: `concurrency` loops, every failure kept. */
+function load(gateway: string, concurrency = 6) {
+  let running = true;
+  const failures: string[] = [];
+  let ok = 0;
+  const loops = Array.from({ length: concurrency }, async (_, i) => {
+    while (running) {
+      const failure = await query(gateway, {}, i + 1);
+      if (failure) failures.push(failure);
+      else ok++;
+    }
+  });
+  return {
+    failures,
+    ok: () => ok,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+async function stopGracefully(instance: Instance): Promise<void> {
+  instance.proc.child.kill("SIGTERM");
+  await instance.proc.exited;
+}
+
+async function cli(...argv: string[]) {
+  let out = "";
+  let err = "";
+  const store = createLiveConfigStore({ redis, prefix, schema: platformConfigSchema });
+  const code = await runConfigCli(argv, {
+    store,
+    out: { write: (s: string) => ((out += s), true) },
+    err: { write: (s: string) => ((err += s), true) },
+    defaultAuthor: "e2e",
+  });
+  return { code, out, err };
+}
+
+async function configVersionOf(gateway: string): Promise<number> {
+  const text = await (await fetch(`${gateway}/metrics`)).text();
+  return Number(/^live_config_version(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? -1);
+}
+
+let gateway: string;
+
+beforeAll(async () => {
+  redis = new Redis(run.redisUrl, { maxRetriesPerRequest: 1 });
+  db = await createTestDatabase(run, "products");
+  const seed = await startProcess({
+    name: "products seed",
+    command: process.execPath,
+    args: [TSX_CLI, "src/seed.ts"],
+    cwd: path.join(ROOT_DIR, "subgraphs", "products"),
+    env: { NODE_ENV: "test", LOG_LEVEL: "warn", DATABASE_URL: db.url },
+  });
+  expect(await seed.exited).toBe(0);
+  gateway = await startGateway();
+});
+
+afterAll(async () => {
+  await Promise.allSettled(started.map((p) => p.stop(3000)));
+  redis?.disconnect();
+  await db?.drop();
+});
+
+describe("registry mode", () => {
+  it("survives a SIGKILLed instance under load, sends traffic to a new one within seconds, and loses nothing on a graceful stop", async () => {
+    const [a, b] = await Promise.all([startProducts(), startProducts()]);
+    await until(async () => (await query(gateway)) === undefined, "the gateway to serve products");
+    const traffic = load(gateway);
+    await until(async () => (await servedBy(a)) > 5 && (await servedBy(b)) > 5, "both instances to get traffic");
+
+    // SIGKILL: no deregistration; its in-flight calls fail at the socket and are retried on b.
+    process.kill(-a.proc.child.pid!, "SIGKILL");
+    const before = traffic.ok();
+    await until(() => traffic.ok() > before + 100, "100 more answers after the kill", 30_000);
+    expect(traffic.failures).toEqual([]);
+
+    const c = await startProducts();
+    const tookMs = await until(async () => (await servedBy(c)) > 5, "the new instance to get traffic", 10_000);
+    expect(tookMs).toBeLessThan(10_000);
+
+    await stopGracefully(b);
+    const afterStop = traffic.ok();
+    await until(() => traffic.ok() > afterStop + 100, "100 answers after the graceful stop", 30_000);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    await stopGracefully(c);
+  });
+
+  it("sends a canary at weight 10% its share of 2,000 requests, pins on x-canary, and applies changes live in two gateways", async () => {
+    const [stable, canary] = await Promise.all([startProducts("stable"), startProducts("v2")]);
+    const second = await startGateway();
+    const gateways = [gateway, second];
+    const served = async () => [await servedBy(stable), await servedBy(canary)] as const;
+    // Both gateways route to both instances (and the dead ones of the previous test are gone from the registry).
+    await until(async () => {
+      const [s0, c0] = await served();
+      for (let i = 0; i < 10; i++) for (const g of gateways) await query(g);
+      const [s1, c1] = await served();
+      return s1 > s0 && c1 > c0;
+    }, "both instances in rotation");
+
+    const base = await configVersionOf(gateway);
+    const set = await cli("set", "canary.products", '{"version":"v2","weight":10}', "-m", "canary 10%");
+    expect(set.code).toBe(0);
+    const applied = await until(
+      async () => (await Promise.all(gateways.map(configVersionOf))).every((v) => v === base + 1),
+      "both gateways to apply it",
+      5000,
+    );
+    expect(applied).toBeLessThan(1000);
+
+    const [s0, c0] = await served();
+    let failures = 0;
+    for (let batch = 0; batch < 100; batch++) {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => query(gateways[i % 2]!, {}, i + 1)));
+      failures += results.filter(Boolean).length;
+    }
+    const [s1, c1] = await served();
+    expect(failures).toBe(0);
+    const share = (c1 - c0) / (c1 - c0 + (s1 - s0));
+    expect(c1 - c0 + (s1 - s0)).toBe(2000);
+    expect(share).toBeGreaterThanOrEqual(0.08);
+    expect(share).toBeLessThanOrEqual(0.12);
+
+    const [, pinned0] = await served();
+    for (let i = 0; i < 20; i++) expect(await query(gateways[i % 2]!, { "x-canary": "always" })).toBeUndefined();
+    expect((await served())[1] - pinned0).toBe(20);
+
+    // An invalid value is refused with a clear message, and nothing changes anywhere.
+    const refused = await cli("set", "balancer.outlierDetection.consecutiveFailures", "0");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(
+      /^Refused: balancer\.outlierDetection\.consecutiveFailures: Too small: expected number to be >=1\. Nothing was changed/,
+    );
+    expect(await Promise.all(gateways.map(configVersionOf))).toEqual([base + 1, base + 1]);
+
+    // A breaker threshold and the canary weight: live in both gateways within a second; all traffic to the canary.
+    expect((await cli("set", "resilience.overrides.products.breaker.consecutiveFailures", "20")).code).toBe(0);
+    expect((await cli("set", "canary.products.weight", "100")).code).toBe(0);
+    const both = await until(
+      async () => (await Promise.all(gateways.map(configVersionOf))).every((v) => v === base + 3),
+      "both gateways",
+      5000,
+    );
+    expect(both).toBeLessThan(1000);
+    const [s2] = await served();
+    for (let i = 0; i < 20; i++) expect(await query(gateways[i % 2]!)).toBeUndefined();
+    expect((await served())[0]).toBe(s2);
+
+    // Rollback restores the previous version (weight 10) everywhere.
+    const rollback = await cli("rollback");
+    expect(rollback.out).toContain(`restored the document of version ${base + 2}`);
+    await until(async () => (await Promise.all(gateways.map(configVersionOf))).every((v) => v === base + 4), "the rollback", 5000);
+    expect((await cli("get", "canary.products.weight")).out).toMatch(/^10\n/);
+    const [s3] = await served();
+    for (let i = 0; i < 60; i++) await query(gateways[i % 2]!);
+    expect((await served())[0]).toBeGreaterThan(s3);
+  });
+
+  it("adds a compatible schema's field under load with zero failures, and refuses an incompatible one, changing nothing", async () => {
+    const real = await startProducts();
+    const sdl = readFileSync(path.join(ROOT_DIR, "subgraphs", "products", "src", "schema.graphql"), "utf8");
+    const productFields = async () => {
+      const res = await fetch(`${gateway}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: '{ __type(name: "Product") { fields { name } } }' }),
+      });
+      const body = (await res.json()) as { data: { __type: { fields: Array<{ name: string }> } } };
+      return body.data.__type.fields.map((f) => f.name);
+    };
+    const outcomes = async () =>
+      (await (await fetch(`${gateway}/metrics`)).text()).match(/^gateway_schema_recompositions_total\{[^}]*\} \d+$/gm) ?? [];
+    await until(async () => (await query(gateway)) === undefined, "products served");
+    expect(await productFields()).not.toContain("releaseNote");
+    const logger = createLogger({ service: "e2e", level: "silent" });
+    const traffic = load(gateway);
+
+    // The same process, registered a second time with one more (nullable) field: a compatible new schema version.
+    const compatible = await registerInstance({
+      redis,
+      prefix,
+      service: "products",
+      url: `${real.origin}/graphql`,
+      sdl: sdl.replace("  description: String!\n", "  description: String!\n  releaseNote: String\n"),
+      version: "next",
+      logger,
+    });
+    await until(async () => (await productFields()).includes("releaseNote"), "the new field in the gateway's schema", 15_000);
+
+    // An instance whose schema drops a field clients use: refused, the schema keeps the field, it gets no traffic.
+    const before = await outcomes();
+    const incompatible = await registerInstance({
+      redis,
+      prefix,
+      service: "products",
+      url: "http://127.0.0.1:9/graphql",
+      sdl: sdl.replace("  description: String!\n", ""),
+      version: "broken",
+      logger,
+    });
+    await until(
+      async () => (await outcomes()).some((l) => l.includes('outcome="refused_breaking"') && !before.includes(l)),
+      "the refusal",
+      15_000,
+    );
+    const after = traffic.ok();
+    await until(() => traffic.ok() > after + 50, "more answers after the refusal", 30_000);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
+    const fields = await productFields();
+    expect(fields).toContain("description");
+    expect(fields).toContain("releaseNote");
+    expect(await (await fetch(`${gateway}/metrics`)).text()).not.toMatch(/gateway_subgraph_instance_requests_total\{[^}]*version="broken"/);
+    await incompatible.stop();
+    await compatible.stop();
+    await stopGracefully(real);
+  });
+});
