@@ -310,7 +310,7 @@ describe("registry mode", () => {
       return body.data.__type.fields.map((f) => f.name);
     };
     const outcomes = async () =>
-      (await (await fetch(`${gateway}/metrics`)).text()).match(/^gateway_schema_recompositions_total\{[^}]*\} \d+$/gm) ?? [];
+      (await (await fetch(`${gateway}/metrics`)).text()).match(/^gateway_schema_recompositions_total\{[^}]*\} \d+$/gm) ?? ([] as string[]);
     await until(async () => (await query(gateway)) === undefined, "products served");
     expect(await productFields()).not.toContain("releaseNote");
     const logger = createLogger({ service: "e2e", level: "silent" });
