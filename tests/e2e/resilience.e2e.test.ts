@@ -10,11 +10,11 @@
  *   payments      attempts cut at their timeout, the overall deadline, a client disconnect
  *   users         in-flight dedup never merges two users' fetches
  *
- * How we know these tests catch regressions: with `retryable: call === undefined || true` in
- * gateway/src/fetch/resilience.ts (mutations retried) the mutation test fails (3 mutations reached inventory);
- * without the budget check in packages/resilience/src/policy.ts the budget test saw 120 retries; with the user
- * headers left out of gateway/src/fetch/dedup.ts's key, bob received alice's email; without the client signal in
- * the gateway's context the disconnected call ran on for its whole 10 s delay.
+ * How we know these tests catch regressions (each broken once, all four failed in one run): with `retryable: true`
+ * in gateway/src/fetch/resilience.ts, 3 mutations reached inventory instead of 1; without the budget check in
+ * packages/resilience/src/policy.ts, 60 failing calls made 120 retries instead of 11; with the user headers left
+ * out of the dedup key (gateway/src/fetch/dedup.ts), bob's request was answered with alice's data; without the
+ * client's signal in the gateway's context, the abandoned call ran on until its attempt timeout (1.2 s).
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
