@@ -26,7 +26,7 @@ import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type T
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 
 /** Shared by the gateway and every subgraph: identity headers are trusted only with it. */
-const INTERNAL_SECRET = "e2e-internal-secret-0123456789";
+export const INTERNAL_SECRET = "e2e-internal-secret-0123456789";
 
 /** One running subgraph. */
 export interface RunningSubgraph {

@@ -16,12 +16,18 @@
  * out of the dedup key (gateway/src/fetch/dedup.ts), bob's request was answered with alice's data; without the
  * client's signal in the gateway's context, the abandoned call ran on until its attempt timeout (1.2 s).
  */
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { subgraphUrlVariable, type SubgraphName } from "@ecom/config";
+import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
+import { ROOT_DIR } from "@ecom/testing";
 import { demoProducts, demoUsers } from "@ecom/demo-data";
 import { startFaultProxy, type FaultProxy } from "./fault-proxy.ts";
-import { createPlatform } from "./platform.ts";
+import { createPlatform, INTERNAL_SECRET } from "./platform.ts";
 
 const PROXIED = ["products", "inventory", "search", "payments", "users"] as const satisfies readonly SubgraphName[];
 type Proxied = (typeof PROXIED)[number];
@@ -403,4 +409,60 @@ describe("the gateway's subgraph call path, with real processes", () => {
       users.reset();
     }
   });
+
+  it(
+    "runs `npm run bench -- --quick` against the platform's subgraphs: every gateway measured, every answer right",
+    { timeout: 300_000 },
+    async () => {
+      const out = mkdtempSync(path.join(os.tmpdir(), "bench-smoke-"));
+      try {
+        const subgraphs = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, platform.subgraphs[name].url]));
+        const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+        const child = spawn(
+          process.execPath,
+          [
+            tsx,
+            "scripts/bench/index.ts",
+            "--quick",
+            "--subgraphs",
+            JSON.stringify(subgraphs),
+            "--internal-secret",
+            INTERNAL_SECRET,
+            "--out",
+            out,
+          ],
+          { cwd: ROOT_DIR, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let output = "";
+        child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+        const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+        expect(code, output).toBe(0);
+        for (const label of [
+          "(a) ours, plugins on",
+          "(b) ours, plugins off",
+          "(c) stock @apollo/gateway",
+          "(d) Hive Gateway",
+          "(e) ours, dedup off",
+        ]) {
+          expect(output).toContain(label);
+        }
+        expect(output).toMatch(/a\/c rps\s+\d+\.\d\d \(target >= 3\)/);
+        const report = JSON.parse(readFileSync(path.join(out, "quick.json"), "utf8")) as {
+          samples: Array<{ target: string; query: string; result: { rps: number; wrong: number; subgraphRequestsPerResponse: number } }>;
+        };
+        expect(report.samples.map((s) => `${s.target}:${s.query}`).sort()).toEqual(
+          ["a", "b", "c", "d", "e"].flatMap((t) => [`${t}:catalog`, `${t}:orders`]).sort(),
+        );
+        for (const s of report.samples) {
+          expect(s.result.rps, `${s.target} ${s.query}`).toBeGreaterThan(0);
+          expect(s.result.wrong, `${s.target} ${s.query}`).toBe(0);
+          expect(s.result.subgraphRequestsPerResponse, `${s.target} ${s.query}`).toBeGreaterThan(0);
+        }
+        expect(existsSync(path.join(out, "quick.svg"))).toBe(true);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    },
+  );
 });
