@@ -5,6 +5,7 @@
  *   (a) ours, every plugin on (the boot file gateway/src/index.ts; whole-response cache off)
  *   (b) ours, optional plugins off              (c) stock @apollo/gateway, default settings
  *   (d) Hive Gateway, default settings          (e) ours, in-flight dedup off
+ *   (f) ours without its V8 settings (not in the default set: `--targets a,f` measures what they are worth)
  *
  * Each gateway is its own process; autocannon drives them from this one, on loopback. Rounds are interleaved (the
  * order rotates each round) and medians are taken, because the machine is shared and noisy. Every answer under
@@ -14,16 +15,17 @@
  *   npm run bench                         3 rounds of 10 s per gateway and query, 32 connections
  *   npm run bench -- --quick              one short round (a smoke check)
  *   npm run bench -- --targets a,c --rounds 5 --duration 20 --connections 64
- *   npm run bench -- --profile            also writes a CPU profile of (a) (node --cpu-prof) and its top functions
- *   npm run bench -- --node-options-a "--max-semi-space-size=16"   (a) with other V8 flags (to measure them)
+ *   npm run bench -- --profile            also writes a CPU profile of each gateway (node --cpu-prof) and its top functions
+ *   npm run bench -- --targets a,f --node-options-a=--max-semi-space-size=64   (a) with other V8 flags, vs none
  */
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
+import { GATEWAY_NODE_OPTIONS } from "../topology.ts";
 import { summarizeProfile } from "./profile.ts";
 import { measure, type RunResult } from "./load.ts";
 import { startBenchProcess, readyUrl, waitUntilOk, type BenchProcess } from "./processes.ts";
@@ -44,7 +46,7 @@ const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const HIVE = path.join(ROOT, "node_modules", "@graphql-hive", "gateway", "dist", "bin.js");
 const INTERNAL_SECRET = "bench-internal-secret-0123456789";
 /** The V8 settings this gateway ships with (scripts/topology.ts, gateway/package.json, Dockerfile). */
-export const OURS_NODE_OPTIONS = "--max-semi-space-size=32";
+const OURS_NODE_OPTIONS = GATEWAY_NODE_OPTIONS;
 
 /** The nested queries: each crosses several subgraphs in sequence. */
 export const QUERIES: Record<string, { text: string; auth: boolean }> = {
@@ -214,16 +216,14 @@ async function startTarget(
     RESPONSE_CACHE: "false",
     ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [subgraphUrlVariable(n), urls[n]])),
   };
-  const profileDir = path.join(outDir, "profiles");
-  const oursArgs = (nodeOptions: string, extra: string[] = []) => [...nodeOptions.split(" ").filter(Boolean), ...extra];
+  const profile = args.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "profiles", id)}`] : [];
+  const oursArgs = (nodeOptions: string) => [...nodeOptions.split(" ").filter(Boolean), ...profile];
   let proc: BenchProcess;
   switch (id) {
     case "a":
-    case "e": {
-      const nodeArgs = oursArgs(
-        id === "a" ? (args["node-options-a"] ?? OURS_NODE_OPTIONS) : OURS_NODE_OPTIONS,
-        id === "a" && args.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
-      );
+    case "e":
+    case "f": {
+      const nodeArgs = oursArgs(id === "a" ? (args["node-options-a"] ?? OURS_NODE_OPTIONS) : id === "f" ? "" : OURS_NODE_OPTIONS);
       proc = startBenchProcess(TARGETS[id], process.execPath, [...nodeArgs, "--import", "tsx", "gateway/src/index.ts"], {
         cwd: ROOT,
         env: { ...gatewayEnv, ...(id === "e" ? { RESILIENCE_CONFIG: JSON.stringify({ dedup: { enabled: false } }) } : {}) },
@@ -239,7 +239,7 @@ async function startTarget(
       );
       break;
     case "c":
-      proc = startBenchProcess(TARGETS[id], process.execPath, ["--import", "tsx", "scripts/bench/targets/stock.ts"], {
+      proc = startBenchProcess(TARGETS[id], process.execPath, [...profile, "--import", "tsx", "scripts/bench/targets/stock.ts"], {
         cwd: ROOT,
         env: {
           ...process.env,
@@ -414,12 +414,18 @@ async function main(): Promise<void> {
   const wrong = samples.reduce((n, s) => n + s.result.wrong, 0);
 
   if (args.profile) {
-    await Promise.all(targets.filter((t) => t.id === "a").map((t) => t.proc.stop()));
-    const dir = path.join(outDir, "profiles");
-    const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
-    // tsx runs the gateway in a child process that writes its own profile: the largest file is the gateway's.
-    const largest = files.map((f) => path.join(dir, f)).sort((x, y) => readFileSync(y).length - readFileSync(x).length)[0];
-    if (largest) process.stdout.write(`\nCPU profile of (a): ${largest}\n${summarizeProfile(JSON.parse(readFileSync(largest, "utf8")))}\n`);
+    // A profile is written when its process exits.
+    await Promise.all(targets.map((t) => t.proc.stop(30_000)));
+    for (const target of targets) {
+      const dir = path.join(outDir, "profiles", target.id);
+      const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+      // A process that forked (Hive's workers) writes one per process: the largest is the one that served.
+      const largest = files.map((f) => path.join(dir, f)).sort((x, y) => statSync(y).size - statSync(x).size)[0];
+      if (largest)
+        process.stdout.write(
+          `\nCPU profile of ${TARGETS[target.id]}: ${largest}\n${summarizeProfile(JSON.parse(readFileSync(largest, "utf8")))}\n`,
+        );
+    }
   }
   await stopAll();
   if (wrong > 0) fail(`${wrong} wrong answers under load: see the table`);

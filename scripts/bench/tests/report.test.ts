@@ -96,3 +96,18 @@ describe("bench report", () => {
     expect(ownerOf("file:///repo/packages/resilience/src/policy.ts")).toBe("ours: packages/resilience");
   });
 });
+
+describe("the gateway's V8 settings", () => {
+  it("are the same in npm start (topology), the gateway's package scripts and the Dockerfile", async () => {
+    const { readFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    const { GATEWAY_NODE_OPTIONS, deployables } = await import("../../topology.ts");
+    const root = path.resolve(import.meta.dirname, "../../..");
+    const gateway = deployables(root).find((d) => d.kind === "gateway")!;
+    expect(gateway.env["NODE_OPTIONS"]).toContain(GATEWAY_NODE_OPTIONS);
+    const scripts = (JSON.parse(readFileSync(path.join(root, "gateway", "package.json"), "utf8")) as { scripts: Record<string, string> })
+      .scripts;
+    expect(scripts["start"]).toContain(GATEWAY_NODE_OPTIONS);
+    expect(readFileSync(path.join(root, "Dockerfile"), "utf8")).toContain(`ENV NODE_OPTIONS=${GATEWAY_NODE_OPTIONS}`);
+  });
+});
