@@ -55,6 +55,11 @@ describe("bench report", () => {
       "a/d rps": [1.875, false],
       "a/b rps": [0.968, true],
       "p99 a/c": [0.4, true],
+      // Every sample above costs 1 ms of CPU per answer.
+      "a/c CPU efficiency": [1, false],
+      "e/c CPU efficiency": [1, false],
+      "a/d CPU efficiency": [1, false],
+      "a/b CPU efficiency": [1, true],
     });
   });
 
@@ -71,7 +76,7 @@ describe("bench report", () => {
       ratios: ratioChecks(summary),
     };
     expect(textTable(report)).toMatch(/\(a\) ours, plugins on\s+2000/);
-    expect(textTable(report)).toContain("met     catalog  a/c rps              4.00 (target >= 3)");
+    expect(textTable(report)).toContain("met     catalog  a/c rps                4.00 (target >= 3)");
     expect(markdownTable(report)).toContain("| (c) stock @apollo/gateway | 500 | 15.0 | 30.0 | 0.50 | 1.00 | 2.00 | 0 |");
     const svg = svgChart(report);
     expect(svg.startsWith("<svg")).toBe(true);
