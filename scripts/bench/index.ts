@@ -12,7 +12,8 @@
  * load is compared with the reference answer. Prints the table and the ratios the issue sets targets for, and
  * writes JSON, Markdown and an SVG chart to scripts/bench/results/ (or --out).
  *
- *   npm run bench                         5 rounds of 8 s per gateway and query, 32 connections
+ *   npm run bench                         10 rounds of 4 s per gateway and query, 32 connections (many short,
+ *                                         interleaved runs: a burst of load from elsewhere hits every gateway alike)
  *   npm run bench -- --quick              one short round (a smoke check)
  *   npm run bench -- --targets a,c --rounds 5 --duration 20 --connections 64
  *   npm run bench -- --profile            also writes a CPU profile of each gateway (node --cpu-prof) and its top functions
@@ -81,8 +82,8 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick ?? false;
-const rounds = Number(args.rounds ?? (quick ? 1 : 5));
-const durationSeconds = Number(args.duration ?? (quick ? 2 : 8));
+const rounds = Number(args.rounds ?? (quick ? 1 : 10));
+const durationSeconds = Number(args.duration ?? (quick ? 2 : 4));
 const warmupSeconds = Number(args.warmup ?? (quick ? 1 : 3));
 const connections = Number(args.connections ?? (quick ? 8 : 32));
 const targetIds = (args.targets ?? "a,b,c,d,e").split(",").map((t) => t.trim()) as TargetId[];
