@@ -49,7 +49,10 @@ describe("gateway configuration", () => {
     const env = parse({
       SUBGRAPH_TIMEOUT: "800ms",
       REQUEST_DEADLINE: "3s",
-      RESILIENCE_CONFIG: JSON.stringify({ defaults: { breaker: { openMs: 2000 } }, overrides: { search: { timeout: { attemptMs: 300 } } } }),
+      RESILIENCE_CONFIG: JSON.stringify({
+        defaults: { breaker: { openMs: 2000 } },
+        overrides: { search: { timeout: { attemptMs: 300 } } },
+      }),
     });
     expect(resilienceConfigOf(env)).toEqual({
       deadlineMs: 3000,
