@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
+import { cacheHintsSchema } from "./plugins/response-cache.ts";
 import {
   GATEWAY_PORT,
   SUBGRAPHS,
@@ -29,28 +30,35 @@ export const DEFAULT_SUPERGRAPH_PATH = fileURLToPath(new URL("../supergraph.grap
 // subgraph is reached at the URL the supergraph names (http://localhost:<port>/graphql).
 /**
  * RESILIENCE_CONFIG: the breaker, retry, timeout, bulkhead and dedup settings as JSON (the schema of
- * @ecom/resilience's config.ts), checked at boot like every other variable.
+ * @ecom/resilience's config.ts), checked at boot like every other variable. Kept as written (defaults are filled
+ * in by the call path), so that SUBGRAPH_TIMEOUT and REQUEST_DEADLINE still apply where it is silent.
  */
-const resilienceJson = z
-  .string()
-  .optional()
-  .transform((text, ctx): ResilienceConfigInput | undefined => {
-    if (text === undefined || text.trim() === "") return undefined;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: `must be JSON (${(error as Error).message})` });
-      return z.NEVER;
-    }
-    const parsed = resilienceConfigSchema.safeParse(value);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues)
-        ctx.addIssue({ code: "custom", message: `${issue.path.join(".") || "(root)"}: ${issue.message}` });
-      return z.NEVER;
-    }
-    return value as ResilienceConfigInput;
-  });
+const resilienceJson = () =>
+  jsonOf(resilienceConfigSchema, { asWritten: true }) as z.ZodType<ResilienceConfigInput | undefined, string | undefined>;
+
+/** An optional variable holding JSON that `schema` validates (the parsed value, or with `asWritten` the JSON itself). */
+function jsonOf<S extends z.ZodType>(schema: S, options: { asWritten?: boolean } = {}) {
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx): z.infer<S> | undefined => {
+      if (text === undefined || text.trim() === "") return undefined;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `must be JSON (${(error as Error).message})` });
+        return z.NEVER;
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues)
+          ctx.addIssue({ code: "custom", message: `${issue.path.join(".") || "(root)"}: ${issue.message}` });
+        return z.NEVER;
+      }
+      return (options.asWritten ? value : parsed.data) as z.infer<S>;
+    });
+}
 
 const subgraphUrlEnv = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), httpUrl().optional()]));
 
@@ -70,7 +78,7 @@ export const envSchema = z
     /** Longest time one client request may spend on subgraph calls, retries and waits included. */
     REQUEST_DEADLINE: durationMs("10s"),
     /** Everything else of the subgraph call path's resilience, as JSON (see the README). */
-    RESILIENCE_CONFIG: resilienceJson,
+    RESILIENCE_CONFIG: resilienceJson(),
     /** Kept-alive connections per subgraph (undici pool). */
     SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(10_000).default(128),
     /** Bound of the query-plan cache, in MiB of plans (their JSON size). */
@@ -79,6 +87,8 @@ export const envSchema = z
     RESPONSE_CACHE: booleanFlag(false),
     /** Prefix of the response cache's Redis keys. */
     RESPONSE_CACHE_PREFIX: z.string().min(1).default("ecom:gateway:response:"),
+    /** The response cache's hints by type and schema coordinate, as JSON (default: the catalogue's, see the README). */
+    RESPONSE_CACHE_HINTS: jsonOf(cacheHintsSchema),
     REDIS_URL: redisUrl().default("redis://127.0.0.1:6379/0"),
     /** The supergraph SDL; a relative path is resolved from the working directory. */
     SUPERGRAPH_PATH: z.string().default(DEFAULT_SUPERGRAPH_PATH),

@@ -4,8 +4,10 @@ import "@ecom/observability/tracing";
 import { createTokenVerifier } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal, shutdownTimings } from "@ecom/service";
+import { Redis } from "ioredis";
 import { createControlPlane } from "./control-plane.ts";
 import { loadEnv, resilienceConfigOf, subgraphUrlOverrides } from "./env.ts";
+import { createResponseCachePlugin } from "./plugins/response-cache.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
 import { watchSupergraphFile } from "./supergraph-watcher.ts";
@@ -26,6 +28,12 @@ const controlPlane = createControlPlane({
   metrics,
 });
 
+// The optional whole-response cache: a Redis that is down or slow makes requests misses, never errors.
+const cacheRedis = env.RESPONSE_CACHE
+  ? new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 100, lazyConnect: false })
+  : undefined;
+cacheRedis?.on("error", (error) => logger.debug({ err: error }, "response cache: Redis unavailable"));
+
 const server = await createGatewayServer({
   env,
   logger,
@@ -35,6 +43,17 @@ const server = await createGatewayServer({
   verifyToken,
   ...(controlPlane.routing ? { routing: controlPlane.routing } : {}),
   extraChecks: controlPlane.checks,
+  plugins: cacheRedis
+    ? [
+        createResponseCachePlugin({
+          redis: cacheRedis,
+          logger,
+          registry: metrics.registry,
+          keyPrefix: env.RESPONSE_CACHE_PREFIX,
+          ...(env.RESPONSE_CACHE_HINTS ? { hints: env.RESPONSE_CACHE_HINTS } : {}),
+        }),
+      ]
+    : [],
 });
 await controlPlane.start(server);
 const { url } = await server.listen(env.PORT, env.HOST);
@@ -47,6 +66,7 @@ runUntilSignal(
     watcher?.close();
     await server.stop();
     await controlPlane.close();
+    cacheRedis?.disconnect();
   },
   { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

@@ -13,7 +13,7 @@ import type { FetcherRequestInit, FetcherResponse } from "@apollo/utils.fetcher"
 import { IDENTITY_HEADERS, identityToHeaders, type Identity } from "@ecom/auth";
 import { ErrorCode } from "@ecom/errors";
 import { CORRELATION_ID_HEADER, REQUEST_ID_HEADER, type Logger } from "@ecom/observability";
-import { isCancelledError, isResilienceError, type BreakerStateName } from "@ecom/resilience";
+import { isBrokenCircuitError, isCancelledError, isResilienceError, type BreakerStateName } from "@ecom/resilience";
 import { GraphQLError } from "graphql";
 
 type GatewayGraphQLResponse = Awaited<ReturnType<RemoteGraphQLDataSource["process"]>>;
@@ -266,8 +266,10 @@ export function createSubgraphDataSource<TContext extends object>(
         const reason = unavailableReason(error);
         if (reason !== undefined) {
           const breakerState = (isResilienceError(error) ? error.breakerState : undefined) ?? options.breakerState?.();
-          // A client that went away reads nothing: no warning for it.
-          if (!isCancelledError(error)) logger.warn({ reason, breakerState, url }, "subgraph unavailable");
+          // A client that went away reads nothing; an open breaker was logged when it opened and its rejections are
+          // counted (gateway_subgraph_rejections_total): a warning per fast failure would flood the log.
+          if (isCancelledError(error) || isBrokenCircuitError(error)) logger.debug({ reason, breakerState, url }, "subgraph call not made");
+          else logger.warn({ reason, breakerState, url }, "subgraph unavailable");
           return unavailable(reason, breakerState);
         }
         // A coded GraphQL answer with a non-2xx status (e.g. 401 for bad identity headers, 400 for a query the

@@ -65,6 +65,18 @@ describe("gateway configuration", () => {
     });
   });
 
+  it("reads the response cache's settings, off by default, and names a bad hint", () => {
+    expect(parse({}).RESPONSE_CACHE).toBe(false);
+    expect(parse({}).RESPONSE_CACHE_HINTS).toBeUndefined();
+    expect(parse({ RESPONSE_CACHE: "true", RESPONSE_CACHE_HINTS: '{"Query.products":{"maxAge":10}}' })).toMatchObject({
+      RESPONSE_CACHE: true,
+      RESPONSE_CACHE_HINTS: { "Query.products": { maxAge: 10 } },
+    });
+    expect(() => parse({ RESPONSE_CACHE_HINTS: '{"Query.products":{"maxAge":-1}}' })).toThrow(
+      /RESPONSE_CACHE_HINTS: Query.products.maxAge/,
+    );
+  });
+
   it("names what is wrong in RESILIENCE_CONFIG", () => {
     expect(() => parse({ RESILIENCE_CONFIG: "{breaker:" })).toThrow(/RESILIENCE_CONFIG: must be JSON/);
     expect(() => parse({ RESILIENCE_CONFIG: '{"defaults":{"breaker":{"failureRatio":3,"opnMs":5}}}' })).toThrow(

@@ -29,7 +29,7 @@ import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type T
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 
 /** Shared by the gateway and every subgraph: identity headers are trusted only with it. */
-const INTERNAL_SECRET = "e2e-internal-secret-0123456789";
+export const INTERNAL_SECRET = "e2e-internal-secret-0123456789";
 
 /** One running subgraph. */
 export interface RunningSubgraph {
@@ -58,6 +58,12 @@ export interface PlatformOptions {
    * @default "info"
    */
   logLevel?: "info" | "debug" | "trace";
+  /**
+   * Extra gateway environment, computed once the subgraphs run (e.g. SUBGRAPH_<NAME>_URL pointing at a test's
+   * proxy, RESILIENCE_CONFIG). Set over the defaults.
+   * @default none
+   */
+  gatewayEnv?: (subgraphs: Readonly<Record<SubgraphName, RunningSubgraph>>) => Record<string, string> | Promise<Record<string, string>>;
 }
 
 /** The platform of one test file. */
@@ -82,6 +88,13 @@ export interface Platform {
   readonly gateway: RunningProcess | undefined;
   /** `db_statements_total` of every subgraph, read from its `/metrics`. */
   dbStatements(): Promise<Record<SubgraphName, number>>;
+  /** SIGKILLs a subgraph's processes (no graceful stop: a crash) and waits until they are gone. */
+  kill(name: SubgraphName): Promise<void>;
+  /**
+   * Starts a killed (or stopped) subgraph again over the same database (no reseeding), on a new port: `subgraphs[name]`
+   * then names its new URL. Resolves once it is ready.
+   */
+  restart(name: SubgraphName): Promise<RunningSubgraph>;
 }
 
 /** Reads `db_statements_total` from a Prometheus text exposition. */
@@ -182,6 +195,8 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     if (stopped) throw new Error("the platform was stopped while starting");
   };
 
+  const subgraphEnv = new Map<SubgraphName, Record<string, string>>();
+
   /** Clones and seeds the subgraph's database, then starts it once `extraEnv` (URLs it needs) is known. */
   async function startSubgraph(name: SubgraphName, extraEnv: () => Promise<Record<string, string>> = async () => ({})): Promise<void> {
     const db = await createTestDatabase(run, name);
@@ -190,6 +205,12 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     await runSeed(name, db.url, track);
     const env = await extraEnv();
     assertRunning();
+    subgraphEnv.set(name, env);
+    await launchSubgraph(name, db, env);
+  }
+
+  /** Starts the subgraph's process over `db` and waits until it is ready. */
+  async function launchSubgraph(name: SubgraphName, db: TestDatabase, env: Record<string, string>): Promise<void> {
     const proc = track(
       await startProcess({
         name,
@@ -280,6 +301,7 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
             // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
             SUBGRAPH_TIMEOUT: "20s",
             ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphs[name].url])),
+            ...(await options.gatewayEnv?.(subgraphs)),
           },
         }),
       );
@@ -303,6 +325,26 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
       const client = createClient({ url: platform.gatewayUrl });
       const { login } = await client.request(LoginDocument, { email, password: DEMO_PASSWORD });
       return { client: client.withToken(login.token), token: login.token, userId: login.user.id };
+    },
+
+    async kill(name) {
+      const proc = subgraphs[name].process;
+      try {
+        // The whole group (tsx and the node process it runs), at once: a crash, not a shutdown.
+        if (proc.child.pid) process.kill(-proc.child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      await proc.exited;
+      await proc.stop();
+    },
+
+    async restart(name) {
+      const { db } = subgraphs[name];
+      const proc = subgraphs[name].process;
+      if (proc.child.exitCode === null && proc.child.signalCode === null) throw new Error(`${name} is still running: kill it first`);
+      await launchSubgraph(name, db, subgraphEnv.get(name) ?? {});
+      return subgraphs[name];
     },
 
     async dbStatements() {

@@ -12,6 +12,7 @@ import type { FetcherResponse } from "@apollo/utils.fetcher";
 import type { Policy, Verdict } from "@ecom/resilience";
 import { connectionErrorCode, isSubgraphUnavailableError, type SubgraphFetch } from "../subgraph-datasource.ts";
 import type { SubgraphFetchStage } from "./pipeline.ts";
+import { BufferedResponse } from "./transport.ts";
 
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 const OK: Verdict = { ok: true };
@@ -47,9 +48,11 @@ export function judgeError(error: unknown): Verdict {
   return { ok: false, reason: error instanceof Error ? error.message : String(error), retryable: false, counts: false };
 }
 
-// A failed answer replaced by a retry: nothing to release for a buffered body, but a streaming one must be read.
+// A failed answer replaced by a retry: nothing to release for a buffered body, but a streaming one (another
+// transport's) must be read or its connection stays taken.
 const discard = (response: FetcherResponse) => {
-  if (!response.bodyUsed) void response.arrayBuffer().catch(() => {});
+  if (response instanceof BufferedResponse || response.bodyUsed) return;
+  void response.arrayBuffer().catch(() => {});
 };
 
 /** Options of {@link resilienceStage}. */
