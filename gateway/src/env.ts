@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
 import { cacheHintsSchema } from "./plugins/response-cache.ts";
+import { httpHygieneEnv } from "./http-hygiene.ts";
 import {
   GATEWAY_PORT,
   SUBGRAPHS,
@@ -11,10 +12,12 @@ import {
   discoveryEnv,
   durationMs,
   evenIfOtherVariablesFail,
+  httpLimitsEnv,
   httpUrl,
   internalSecretEnv,
   loadEnvOrExit,
   port,
+  queryLimitsEnv,
   redisUrl,
   refuseDevSecretInProduction,
   shutdownEnv,
@@ -107,6 +110,13 @@ export const envSchema = z
     /** Apply the live configuration (`npm run config`) from Redis. */
     LIVE_CONFIG: booleanFlag(true),
     ...subgraphUrlEnv,
+    // Query limits and HTTP hygiene (README, Query limits): QUERY_MAX_*, QUERY_COST_CONFIG, HTTP_BODY_LIMIT,
+    // HTTP_MAX_HEADER_BYTES, CORS_ORIGINS, CORS_CREDENTIALS, TRUST_PROXY, and the subgraph health check period.
+    ...queryLimitsEnv,
+    ...httpLimitsEnv,
+    ...httpHygieneEnv,
+    /** How often the gateway checks each subgraph's health in the background (readiness body and metrics). */
+    SUBGRAPH_HEALTH_INTERVAL: durationMs("5s"),
   })
   .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);
 

@@ -35,6 +35,7 @@ export { createEntityClient, EntityClientError, isEntityClientError } from "./en
 export type { EntityClientOptions } from "./entity-client.ts";
 export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
+export { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
 export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv } from "./subgraph-deps.ts";
