@@ -22,8 +22,8 @@ export function workerEnvShape(name: SubgraphName) {
     /** Run the outbox relay in this process (turn off to scale consumers without more relays). */
     RELAY_ENABLED: booleanFlag(true),
     RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
-    /** Idle poll interval of the relay (a commit wakes it at once through LISTEN/NOTIFY). */
-    RELAY_POLL_INTERVAL: durationMs("1s"),
+    /** Longest wait of the relay between polls, reached when idle (it polls every 20 ms while rows keep coming). */
+    RELAY_POLL_INTERVAL: durationMs("500ms"),
     /** Sent outbox rows are deleted after this long. */
     OUTBOX_RETENTION: durationMs("168h"),
     /** Applied message ids are remembered this long (a redelivery after that would apply again). */
