@@ -88,6 +88,13 @@ export interface ConsumerOptions<Types extends MessageType, Tx extends SqlTransa
    * @default 30000
    */
   transactionTimeoutMs?: number;
+  /**
+   * How long a job in hand stays locked to this worker without a renewal (renewed every half of it while the
+   * worker lives); a crashed worker's jobs go back to the queue once it lapses, found by a check at the same
+   * interval. BullMQ's `lockDuration` and `stalledInterval`.
+   * @default 30000
+   */
+  lockDurationMs?: number;
   /** Test-only crash points (see faults.ts). */
   faults?: FaultInjector;
   /**
@@ -289,6 +296,8 @@ export function createConsumer<Types extends MessageType, Tx extends SqlTransact
     prefix: options.prefix,
     concurrency,
     autorun: options.autorun ?? true,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.lockDurationMs ?? 30_000,
   });
   worker.on("error", (err) => logger.warn({ err, queue }, "consumer connection error"));
   worker.on("failed", (job, err) => {

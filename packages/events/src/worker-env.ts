@@ -32,6 +32,8 @@ export function workerEnvShape(name: SubgraphName) {
     EVENTS_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
     /** First retry delay (exponential backoff: doubled each attempt). */
     EVENTS_BACKOFF: durationMs("1s"),
+    /** A job in hand is redelivered this long after its worker died (the lock it stops renewing lapses). */
+    EVENTS_LOCK_DURATION: durationMs("30s"),
     /** TEST ONLY: SIGKILL this process at a fault point (see packages/events/src/faults.ts). Never set it in production. */
     EVENTS_FAULT_POINT: z.enum(FAULT_POINTS).optional(),
   };
@@ -52,5 +54,6 @@ export interface WorkerEnv {
   INBOX_RETENTION: number;
   EVENTS_ATTEMPTS: number;
   EVENTS_BACKOFF: number;
+  EVENTS_LOCK_DURATION: number;
   EVENTS_FAULT_POINT?: (typeof FAULT_POINTS)[number] | undefined;
 }
