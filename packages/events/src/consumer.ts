@@ -77,6 +77,12 @@ export interface ConsumerOptions<Types extends MessageType, Tx extends SqlTransa
   /** Test-only crash points (see faults.ts). */
   faults?: FaultInjector;
   /**
+   * How long a job's lock lasts without renewal: a worker that died holding jobs gives them back (stalled) after
+   * about this long. BullMQ's default.
+   * @default 30000
+   */
+  lockDurationMs?: number;
+  /**
    * Start taking jobs at once.
    * @default true
    */
@@ -156,6 +162,11 @@ export function createConsumer<Types extends MessageType, Tx extends SqlTransact
     prefix: options.prefix,
     concurrency: options.concurrency ?? 8,
     autorun: options.autorun ?? true,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.lockDurationMs ?? 30_000,
+    // A job whose worker died is handed on again, up to 5 times (BullMQ fails it after its default of 1): the inbox
+    // makes a second run harmless, and a crash-looping fleet should not turn messages into dead letters.
+    maxStalledCount: 5,
   });
   worker.on("error", (err) => logger.warn({ err, queue }, "consumer connection error"));
   worker.on("failed", (job, err) => {

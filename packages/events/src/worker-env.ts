@@ -17,6 +17,8 @@ export function workerEnvShape(name: SubgraphName) {
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 characters of A-Z, a-z, 0-9, _ . : -")
       .default("ecom"),
+    /** A job held by a worker that died is handed to another after about this long (BullMQ lock and stalled check). */
+    WORKER_LOCK_DURATION: durationMs("30s"),
     /** Jobs one consumer handles at once (each holds a database connection). */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
     /** Run the outbox relay in this process (turn off to scale consumers without more relays). */
@@ -45,6 +47,7 @@ export interface WorkerEnv {
   REDIS_URL: string;
   QUEUE_PREFIX: string;
   WORKER_CONCURRENCY: number;
+  WORKER_LOCK_DURATION?: number;
   RELAY_ENABLED: boolean;
   RELAY_BATCH_SIZE: number;
   RELAY_POLL_INTERVAL: number;
