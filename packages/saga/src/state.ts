@@ -187,7 +187,9 @@ export function applyDeadline(current: SagaState, timing: Timing): Transition {
   const step = state.steps[state.current]!;
   const effects: Effect[] = [];
   if (state.status === "RUNNING" && step.status === "RUNNING") {
-    const seconds = Math.round(timing.stepTimeoutMs(state.current) / 100) / 10;
+    // The deadline the step was given when it started (a process with other settings may be the one noticing).
+    const allowed = step.startedAt ? state.deadlineAt - Date.parse(step.startedAt) : timing.stepTimeoutMs(state.current);
+    const seconds = Math.round(allowed / 100) / 10;
     step.status = "TIMED_OUT";
     step.finishedAt = iso(timing.now);
     step.error = `no answer within ${seconds} s`;

@@ -137,6 +137,17 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
     { logger, registry: createMetrics({ service: "checkout-test" }).registry },
   );
   const repo = new OrdersRepository(orders.prisma, startCheckoutOnCreate(checkout));
+  // The first step's deadline is set by whoever starts the saga: a test that wants a stuck saga starts it shorter.
+  const repoWithTimeout = (stepTimeoutMs: number) =>
+    new OrdersRepository(
+      orders.prisma,
+      startCheckoutOnCreate(
+        createCheckout(
+          { stepTimeoutMs, reservationTtlMs, compensationTimeoutMs: 2000 },
+          { logger, registry: createMetrics({ service: "checkout-test" }).registry },
+        ),
+      ),
+    );
 
   const stack: CheckoutStack = {
     dbs,
@@ -193,7 +204,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
       );
       return id;
     },
-    async place(buyerId, items, paymentToken) {
+    async place(buyerId, items, paymentToken, placeOptions = {}) {
       const priced = items.map((i) => ({
         productId: i.product.id,
         quantity: i.quantity,
@@ -201,7 +212,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
         currency: "USD",
       }));
       const idempotencyKey = `key-${randomBytes(8).toString("hex")}`;
-      const result = await repo.create({
+      const result = await (placeOptions.stepTimeoutMs ? repoWithTimeout(placeOptions.stepTimeoutMs) : repo).create({
         buyerId,
         idempotencyKey,
         requestHash: requestHashOf({ items: priced, paymentToken }),

@@ -94,4 +94,81 @@ describe("checkout saga (real worker processes)", { timeout: 180_000 }, () => {
     expect(await stock(other.id)).toEqual({ on_hand: 10, reserved: 0 });
     expect(await payments(orderId)).toEqual([]);
   });
+
+  it("confirms exactly K of N parallel orders for the last K units: stock ends at 0 and is never negative", async () => {
+    const K = 3;
+    const N = 12;
+    const last = await stack.seedProduct(K);
+    const buyers = await Promise.all(Array.from({ length: N }, () => stack.seedBuyer()));
+    const orderIds = await Promise.all(buyers.map((buyer) => stack.place(buyer, [{ product: last, quantity: 1 }], "tok_visa")));
+    const statuses = await waitFor(
+      async () => {
+        const all = await Promise.all(orderIds.map((id) => stack.status(id)));
+        return all.every((s) => s !== "PENDING") ? all : null;
+      },
+      "every order to finish",
+      120_000,
+    );
+    expect(statuses.filter((s) => s === "CONFIRMED")).toHaveLength(K);
+    expect(statuses.filter((s) => s === "CANCELLED")).toHaveLength(N - K);
+    expect(await stock(last.id)).toEqual({ on_hand: 0, reserved: 0 });
+    // Every stock level inventory announced along the way (each change is an outbox row) stayed within bounds.
+    const levels = await sql<{ available: number; reserved: number; on_hand: number }>(
+      stack.dbs.inventory.url,
+      `SELECT (payload->>'available')::int AS available, (payload->>'reserved')::int AS reserved, (payload->>'onHand')::int AS on_hand
+       FROM outbox WHERE type = 'stock.changed.v1' AND aggregate_id = $1`,
+      [last.id],
+    );
+    expect(levels.length).toBeGreaterThanOrEqual(2 * K);
+    for (const level of levels) {
+      expect(level.available).toBeGreaterThanOrEqual(0);
+      expect(level.reserved).toBeLessThanOrEqual(level.on_hand);
+    }
+    const captured = await sql<{ n: number }>(
+      stack.dbs.payments.url,
+      "SELECT count(*)::int AS n FROM payments WHERE status = 'CAPTURED' AND order_id = ANY($1::uuid[])",
+      [orderIds],
+    );
+    expect(captured).toEqual([{ n: K }]);
+  });
+
+  it("cancels a saga whose step is stuck past its deadline, retries its compensation until the participant is back, and gives the stock back", async () => {
+    const buyer = await stack.seedBuyer();
+    const vase = await stack.seedProduct(2);
+    await stack.kill("inventory");
+    try {
+      const orderId = await stack.place(buyer, [{ product: vase, quantity: 1 }], "tok_visa", { stepTimeoutMs: 1500 });
+      // The reserve step gets no answer: its deadline cancels the saga, whose release is sent again and again.
+      await waitFor(async () => {
+        const rows = await sql<{ status: string; attempts: number }>(
+          stack.dbs.orders.url,
+          "SELECT status, attempts FROM sagas WHERE id = $1",
+          [orderId],
+        );
+        return rows[0]?.status === "COMPENSATING" && rows[0].attempts >= 2;
+      }, "the saga to compensate and retry its release");
+      expect(await stack.status(orderId)).toBe("PENDING");
+      await stack.start("inventory");
+      await stack.waitForStatus(orderId, "CANCELLED");
+      const timeline = await stack.timeline(orderId);
+      expect(timeline.map((e) => `${e.step} ${e.status}`)).toEqual([
+        "order PLACED",
+        "inventory TIMED_OUT",
+        "inventory RELEASED",
+        "order CANCELLED",
+      ]);
+      expect(timeline.at(-1)!.detail).toBe("step reserve-stock timed out (no answer within 1.5 s)");
+      // The late try ran before its release (queue order) or was refused after it: either way nothing stays held.
+      expect(await stock(vase.id)).toEqual({ on_hand: 2, reserved: 0 });
+      const [reservation] = await sql<{ status: string }>(
+        stack.dbs.inventory.url,
+        "SELECT status::text AS status FROM reservations WHERE id = $1",
+        [orderId],
+      );
+      expect(["RELEASED", "CANCELLED"]).toContain(reservation!.status);
+      expect(await payments(orderId)).toEqual([]);
+    } finally {
+      if (!stack.running("inventory")) await stack.start("inventory");
+    }
+  });
 });
