@@ -188,7 +188,7 @@ export function applyDeadline(current: SagaState, timing: Timing): Transition {
   const effects: Effect[] = [];
   if (state.status === "RUNNING" && step.status === "RUNNING") {
     // The deadline the step was given when it started (a process with other settings may be the one noticing).
-    const allowed = step.startedAt ? state.deadlineAt - Date.parse(step.startedAt) : timing.stepTimeoutMs(state.current);
+    const allowed = step.startedAt ? current.deadlineAt - Date.parse(step.startedAt) : timing.stepTimeoutMs(state.current);
     const seconds = Math.round(allowed / 100) / 10;
     step.status = "TIMED_OUT";
     step.finishedAt = iso(timing.now);

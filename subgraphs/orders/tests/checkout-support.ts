@@ -63,6 +63,7 @@ export interface CheckoutStack {
     buyerId: string,
     items: Array<{ product: SeededProduct; quantity: number }>,
     paymentToken: "tok_visa" | "tok_chargeDeclined",
+    options?: { stepTimeoutMs?: number },
   ): Promise<string>;
   status(orderId: string): Promise<string>;
   waitForStatus(orderId: string, status: "CONFIRMED" | "CANCELLED", timeoutMs?: number): Promise<void>;
