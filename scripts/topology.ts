@@ -126,7 +126,8 @@ export function parseScaleArgs(argv: readonly string[], subgraphNames: readonly 
 }
 
 /**
- * The deployables with extra instances of scaled subgraphs (`products-2` on port 4102, `products-3` on 4202...).
+ * The deployables with extra instances of scaled subgraphs (`products-2` on port 4202, `products-3` on 4302...: port
+ * + 100 is the subgraph's worker's, see WORKER_PORT_OFFSET).
  * With any scale above 1, every subgraph registers in the service registry and the gateway balances across the
  * registered instances (DISCOVERY_MODE=registry); without, nothing changes.
  */
@@ -138,7 +139,7 @@ export function withScale(all: readonly Deployable[], scale: Scale): Deployable[
     const scaled = d.kind === "subgraph" || d.kind === "gateway" ? { ...d, env: { ...d.env, ...registry } } : d;
     result.push(scaled);
     for (let copy = 2; d.kind === "subgraph" && copy <= (scale[d.name] ?? 1); copy++) {
-      result.push({ ...scaled, name: `${d.name}-${copy}`, port: d.port + 100 * (copy - 1) });
+      result.push({ ...scaled, name: `${d.name}-${copy}`, port: d.port + 100 * copy });
     }
   }
   return result;
