@@ -8,12 +8,14 @@ import { loadShowEnv } from "./env.ts";
 import { NotAvailable, Show, ShowFailure } from "./lib.ts";
 import { showBreaker } from "./breaker.ts";
 import { showCommunication } from "./communication.ts";
+import { showDiscovery } from "./discovery.ts";
 import { showSplitting } from "./splitting.ts";
 
 /** The shows, in the order of docs/patterns/index.md. */
 export const SHOWS: Record<string, { what: string; run: (show: Show) => Promise<void> }> = {
   splitting: { what: "subgraphs, entities owned and extended, a database role refused another service's data", run: showSplitting },
   communication: { what: "a query plan across subgraphs; one event from outbox through queues to consumers", run: showCommunication },
+  discovery: { what: "instances appearing in and leaving the service registry, the gateway's traffic moving", run: showDiscovery },
   breaker: { what: "a subgraph killed, its breaker OPEN, partial answers, HALF_OPEN probes, CLOSED again", run: showBreaker },
 };
 

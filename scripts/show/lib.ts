@@ -182,7 +182,10 @@ export class Show {
 export class Metrics {
   private readonly families: ReturnType<typeof parsePrometheusTextFormat>;
   constructor(readonly text: string) {
-    this.families = parsePrometheusTextFormat(text);
+    // parse-prometheus-text-format merges every sample of a histogram or summary family into one, losing their
+    // labels; without their TYPE line, the `_count`, `_sum` and `_bucket` series are read as plain labelled
+    // samples (e.g. `http_request_duration_seconds_count{route="/graphql"}`).
+    this.families = parsePrometheusTextFormat(text.replace(/^# TYPE \S+ (histogram|summary)$/gm, ""));
   }
 
   /** The sum of the samples of `name` whose labels include `labels` (0 when there are none). */
@@ -193,8 +196,7 @@ export class Metrics {
       for (const sample of family.metrics) {
         const sampleLabels = (sample as { labels?: Record<string, string> }).labels ?? {};
         if (!Object.entries(labels).every(([k, v]) => sampleLabels[k] === v)) continue;
-        const value = "value" in sample ? sample.value : (sample as { count?: string }).count;
-        sum += Number(value ?? 0);
+        sum += Number(sample.value ?? 0);
       }
     }
     return sum;
