@@ -9,6 +9,7 @@ import { NotAvailable, Show, ShowFailure } from "./lib.ts";
 import { showBreaker } from "./breaker.ts";
 import { showCanary } from "./canary.ts";
 import { showCommunication } from "./communication.ts";
+import { showConfig } from "./config.ts";
 import { showDiscovery } from "./discovery.ts";
 import { showSplitting } from "./splitting.ts";
 
@@ -17,6 +18,7 @@ export const SHOWS: Record<string, { what: string; run: (show: Show) => Promise<
   splitting: { what: "subgraphs, entities owned and extended, a database role refused another service's data", run: showSplitting },
   communication: { what: "a query plan across subgraphs; one event from outbox through queues to consumers", run: showCommunication },
   discovery: { what: "instances appearing in and leaving the service registry, the gateway's traffic moving", run: showDiscovery },
+  config: { what: "a limit changed live with npm run config, the gateway different the next second, rolled back", run: showConfig },
   breaker: { what: "a subgraph killed, its breaker OPEN, partial answers, HALF_OPEN probes, CLOSED again", run: showBreaker },
   canary: { what: "a 90/10 split of products' calls between stable instances and a v2 canary, with the counts", run: showCanary },
 };
