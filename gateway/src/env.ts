@@ -1,5 +1,7 @@
 import { fileURLToPath } from "node:url";
+import { rateLimitRulesSchema, redisDownPolicySchema } from "@ecom/ratelimit";
 import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
+import express from "express";
 import { cacheHintsSchema } from "./plugins/response-cache.ts";
 import {
   GATEWAY_PORT,
@@ -60,6 +62,30 @@ function jsonOf<S extends z.ZodType>(schema: S, options: { asWritten?: boolean }
     });
 }
 
+/**
+ * TRUST_PROXY: express's `trust proxy`, i.e. which hops' X-Forwarded-For the client address is read through:
+ * `false` (none: the socket's peer is the client), `true` (every hop: only behind a proxy that overwrites the
+ * header), a number of hops, or addresses/subnets/`loopback`/`linklocal`/`uniquelocal`, comma-separated.
+ */
+const trustProxy = () =>
+  z
+    .string()
+    .default("false")
+    .transform((text, ctx): boolean | number | string => {
+      const value = text.trim();
+      if (value === "" || value === "false") return false;
+      if (value === "true") return true;
+      if (/^\d+$/.test(value)) return Number(value);
+      try {
+        // express compiles the setting at once (proxy-addr): an invalid address throws here, not on a request.
+        express().set("trust proxy", value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `must be false, true, a hop count or addresses/subnets (${(error as Error).message})` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
 const subgraphUrlEnv = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), httpUrl().optional()]));
 
 /** Configuration of the gateway. */
@@ -106,6 +132,19 @@ export const envSchema = z
     DISCOVERY_RESYNC: durationMs("2s"),
     /** Apply the live configuration (`npm run config`) from Redis. */
     LIVE_CONFIG: booleanFlag(true),
+    // Rate limiting (gateway/src/plugins/rate-limit.ts; README, "Rate limiting").
+    /** Rate-limit operations (default rules: login/register per address and email, a per-address bucket). */
+    RATE_LIMIT: booleanFlag(true),
+    /** `redis`: counters shared by every gateway instance; `memory`: this instance's own (exact for one). */
+    RATE_LIMIT_STORE: z.enum(["redis", "memory"]).default("redis"),
+    /** Prefix of the rate-limit keys in Redis. @default `${CONTROL_PLANE_PREFIX}ratelimit:` */
+    RATE_LIMIT_PREFIX: z.string().min(1).optional(),
+    /** The rules as JSON (replacing the defaults); the live configuration's `rateLimit.rules` overrides them. */
+    RATE_LIMIT_RULES: jsonOf(rateLimitRulesSchema, { asWritten: true }),
+    /** What decides while Redis cannot: `local` (this instance's counters), `allow` or `deny`. */
+    RATE_LIMIT_REDIS_DOWN: redisDownPolicySchema.default("local"),
+    /** Which proxies' X-Forwarded-For to believe for the client address (express `trust proxy`). */
+    TRUST_PROXY: trustProxy(),
     ...subgraphUrlEnv,
   })
   .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);

@@ -27,6 +27,7 @@ import { resilienceConfigOf, type Env } from "./env.ts";
 import type { InstanceRouting } from "./fetch/balancer.ts";
 import { SubgraphCallPath, type SubgraphFetchStage } from "./fetch/pipeline.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
+import { createRateLimitPlugin, type GatewayRateLimit } from "./plugins/rate-limit.ts";
 import { createQueryPlanCache } from "./query-plan-cache.ts";
 import { createSubgraphDataSource, type SubgraphFetch } from "./subgraph-datasource.ts";
 import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint, type SupergraphControl } from "./supergraph.ts";
@@ -39,7 +40,8 @@ export interface GatewayServerDeps {
         Env,
         "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG" | "SUBGRAPH_CONNECTIONS" | "QUERY_PLAN_CACHE_MIB"
       >
-    >;
+    > &
+    Partial<Pick<Env, "TRUST_PROXY">>;
   logger: Logger;
   metrics: Metrics;
   /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
@@ -76,6 +78,12 @@ export interface GatewayServerDeps {
    * @default true
    */
   builtinPlugins?: boolean;
+  /**
+   * Rate limiting (gateway/src/plugins/rate-limit.ts: createGatewayRateLimit), checked after authentication and
+   * before any other plugin's answer (the response cache's).
+   * @default none
+   */
+  rateLimit?: GatewayRateLimit;
   /** Extra Apollo plugins, run after the built-in ones. */
   plugins?: ApolloServerPlugin<GatewayContext>[];
   /**
@@ -133,6 +141,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const timings = shutdownTimings(deps.env);
   const app = express();
   app.disable("x-powered-by");
+  // The client address (req.ip) is read through these proxies only (TRUST_PROXY); rate limits key on it.
+  app.set("trust proxy", deps.env.TRUST_PROXY ?? false);
   const httpServer = http.createServer(app);
   let loaded = false;
 
@@ -205,6 +215,16 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       dev ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       ...(deps.builtinPlugins === false ? [] : [createObservabilityPlugin<GatewayContext>({ logger: deps.logger, metrics: deps.metrics })]),
       auth,
+      ...(deps.rateLimit
+        ? [
+            createRateLimitPlugin<GatewayContext>({
+              limit: deps.rateLimit,
+              identityOf: (context) => auth.identityOf(context),
+              clientIpOf: (context) => context.clientIp,
+              metrics: deps.metrics,
+            }),
+          ]
+        : []),
       ...(deps.plugins ?? []),
     ],
   });
@@ -256,6 +276,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
           deadline: Date.now() + callPath.deadlineMs,
           signal: client.signal,
           canary: canaryPinOf(req.headers["x-canary"]),
+          clientIp: req.ip,
         };
       },
     }),
