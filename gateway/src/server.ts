@@ -222,6 +222,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
               identityOf: (context) => auth.identityOf(context),
               clientIpOf: (context) => context.clientIp,
               metrics: deps.metrics,
+              logger: deps.logger,
             }),
           ]
         : []),

@@ -115,6 +115,8 @@ export interface RateLimitPluginOptions<TContext extends BaseContext> {
   /** The client's address (express `req.ip`, after the trusted proxies). */
   clientIpOf: (context: TContext) => string | undefined;
   metrics: Metrics;
+  /** Where a cost that cannot be computed is reported. @default none */
+  logger?: Logger;
   /**
    * The cost model of `weight: "cost"` rules.
    * @default the gateway's query-limit cost model (GATEWAY_LIMIT_DEFAULTS.cost of @ecom/limits)
@@ -252,7 +254,15 @@ export function createRateLimitPlugin<TContext extends BaseContext>(
             operationName: operationName ?? undefined,
             operationType: operation.operation,
             rootFields: rootFieldsOf(document, operation, variables, emailArguments),
-            cost: () => operationCost({ schema, document, operationName, variables, config: cost }),
+            cost: () => {
+              try {
+                return operationCost({ schema, document, operationName, variables, config: cost });
+              } catch (error) {
+                // A cost the model cannot compute must not turn into a 500: the operation weighs 1, and it is logged.
+                options.logger?.warn({ err: error, operationName }, "rate limiting: the operation's cost could not be computed");
+                return 1;
+              }
+            },
           };
           const decision = await limiter.check(facts);
           const headers = rateLimitHeaders(decision);
