@@ -1,8 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { rateLimitRulesSchema, redisDownPolicySchema } from "@ecom/ratelimit";
 import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
-import express from "express";
 import { cacheHintsSchema } from "./plugins/response-cache.ts";
+import { httpHygieneEnv } from "./http-hygiene.ts";
 import {
   GATEWAY_PORT,
   SUBGRAPHS,
@@ -13,10 +13,12 @@ import {
   discoveryEnv,
   durationMs,
   evenIfOtherVariablesFail,
+  httpLimitsEnv,
   httpUrl,
   internalSecretEnv,
   loadEnvOrExit,
   port,
+  queryLimitsEnv,
   redisUrl,
   refuseDevSecretInProduction,
   shutdownEnv,
@@ -61,30 +63,6 @@ function jsonOf<S extends z.ZodType>(schema: S, options: { asWritten?: boolean }
       return (options.asWritten ? value : parsed.data) as z.infer<S>;
     });
 }
-
-/**
- * TRUST_PROXY: express's `trust proxy`, i.e. which hops' X-Forwarded-For the client address is read through:
- * `false` (none: the socket's peer is the client), `true` (every hop: only behind a proxy that overwrites the
- * header), a number of hops, or addresses/subnets/`loopback`/`linklocal`/`uniquelocal`, comma-separated.
- */
-const trustProxy = () =>
-  z
-    .string()
-    .default("false")
-    .transform((text, ctx): boolean | number | string => {
-      const value = text.trim();
-      if (value === "" || value === "false") return false;
-      if (value === "true") return true;
-      if (/^\d+$/.test(value)) return Number(value);
-      try {
-        // express compiles the setting at once (proxy-addr): an invalid address throws here, not on a request.
-        express().set("trust proxy", value);
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: `must be false, true, a hop count or addresses/subnets (${(error as Error).message})` });
-        return z.NEVER;
-      }
-      return value;
-    });
 
 const subgraphUrlEnv = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), httpUrl().optional()]));
 
@@ -143,9 +121,14 @@ export const envSchema = z
     RATE_LIMIT_RULES: jsonOf(rateLimitRulesSchema, { asWritten: true }),
     /** What decides while Redis cannot: `local` (this instance's counters), `allow` or `deny`. */
     RATE_LIMIT_REDIS_DOWN: redisDownPolicySchema.default("local"),
-    /** Which proxies' X-Forwarded-For to believe for the client address (express `trust proxy`). */
-    TRUST_PROXY: trustProxy(),
     ...subgraphUrlEnv,
+    // Query limits and HTTP hygiene (README, Query limits): QUERY_MAX_*, QUERY_COST_CONFIG, HTTP_BODY_LIMIT,
+    // HTTP_MAX_HEADER_BYTES, CORS_ORIGINS, CORS_CREDENTIALS, TRUST_PROXY, and the subgraph health check period.
+    ...queryLimitsEnv,
+    ...httpLimitsEnv,
+    ...httpHygieneEnv,
+    /** How often the gateway checks each subgraph's health in the background (readiness body and metrics). */
+    SUBGRAPH_HEALTH_INTERVAL: durationMs("5s"),
   })
   .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);
 

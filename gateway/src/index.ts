@@ -2,6 +2,7 @@
 // First: tracing must be set up before anything it instruments is loaded (off unless configured).
 import "@ecom/observability/tracing";
 import { createTokenVerifier } from "@ecom/auth";
+import { GATEWAY_LIMIT_DEFAULTS, limitsFromEnv } from "@ecom/limits";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { Redis } from "ioredis";
@@ -58,6 +59,11 @@ const server = await createGatewayServer({
   ...(controlPlane.routing ? { routing: controlPlane.routing } : {}),
   extraChecks: controlPlane.checks,
   ...(rateLimit ? { rateLimit } : {}),
+  limits: limitsFromEnv(env, GATEWAY_LIMIT_DEFAULTS),
+  ...(env.HTTP_BODY_LIMIT === undefined ? {} : { bodyLimit: env.HTTP_BODY_LIMIT }),
+  ...(env.HTTP_MAX_HEADER_BYTES === undefined ? {} : { maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES }),
+  hygiene: { corsOrigins: env.CORS_ORIGINS, corsCredentials: env.CORS_CREDENTIALS, trustProxy: env.TRUST_PROXY },
+  subgraphHealthIntervalMs: env.SUBGRAPH_HEALTH_INTERVAL,
   plugins: cacheRedis
     ? [
         createResponseCachePlugin({
