@@ -167,6 +167,11 @@ beforeAll(async () => {
     CONTROL_PLANE_PREFIX: prefix,
     TRUST_PROXY: "loopback",
     RATE_LIMIT_RULES: JSON.stringify(SHARED_RULES),
+    // The query limits would refuse 100 aliased root fields first (QUERY_TOO_COMPLEX): raised here so that the
+    // brute-force test shows the rate limit alone counting every alias.
+    QUERY_MAX_ALIASES: "200",
+    QUERY_MAX_ROOT_FIELDS: "200",
+    QUERY_MAX_TOKENS: "10000",
   };
   [a, b, c] = await Promise.all([
     startGateway("gateway A", shared),
