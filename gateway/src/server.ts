@@ -260,7 +260,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
               limit: deps.rateLimit,
               identityOf: (context) => auth.identityOf(context),
               clientIpOf: (context) => context.clientIp,
+              costOf: (requestContext) => limits.costOf(requestContext),
               metrics: deps.metrics,
+              logger: deps.logger,
             }),
           ]
         : []),
