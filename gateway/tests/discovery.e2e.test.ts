@@ -309,8 +309,11 @@ describe("registry mode", () => {
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ query: `{ products(first: 0) { edges { node { ${field} } } } }` }),
         });
-        const body = (await res.json()) as { errors?: Array<{ extensions?: { code?: string } }> };
-        if (!body.errors?.some((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED")) present.push(field);
+        const body = (await res.json()) as { errors?: Array<{ extensions?: { code?: string; serviceName?: string } }> };
+        // The gateway's own validation (a subgraph's, which names its serviceName, means the gateway has the field).
+        if (!body.errors?.some((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED" && e.extensions.serviceName === undefined)) {
+          present.push(field);
+        }
       }
       return present;
     };
