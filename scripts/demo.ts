@@ -136,7 +136,10 @@ main().then(
   () => process.exit(0),
   (error: unknown) => {
     if (error instanceof ExpectationError) process.stderr.write(`\ndemo FAILED: expected ${error.message}\n`);
-    else if (isGraphQLRequestError(error)) process.stderr.write(`\ndemo FAILED: ${error.message}\n`);
+    else if (isGraphQLRequestError(error) && error.status === 0)
+      process.stderr.write(`\ndemo FAILED: no gateway answers at ${url} (${error.message}): start the platform with \`npm start\` first\n`);
+    else if (isGraphQLRequestError(error))
+      process.stderr.write(`\ndemo FAILED: ${error.message} (codes: ${error.codes.join(", ") || "none"})\n`);
     else if (error instanceof TypeError && /fetch failed/.test(error.message))
       process.stderr.write(`\ndemo FAILED: no gateway at ${url}: start the platform with \`npm start\` first\n`);
     else process.stderr.write(`\ndemo FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -9,8 +9,8 @@
  * in-process through the orders subgraph's repository (the transaction placeOrder runs), 8 at a time; pricing
  * through the products subgraph is not part of what is measured.
  *
- * Needs Postgres (POSTGRES_ADMIN_URL; databases `ecom_bench_saga_<service>` are created once and reused) and Redis
- * (REDIS_URL).
+ * Needs Postgres (POSTGRES_ADMIN_URL; databases `<db-prefix>_<service>`, default `ecom_bench_saga_*`, are created once
+ * and reused) and Redis (REDIS_URL).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
@@ -28,13 +28,19 @@ import { startBenchProcess, type BenchProcess } from "./processes.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
-  options: { quick: { type: "boolean", default: false }, checkouts: { type: "string" }, rounds: { type: "string" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    checkouts: { type: "string" },
+    rounds: { type: "string" },
+    "db-prefix": { type: "string", default: "ecom_bench_saga" },
+  },
 });
 const N = Number(values.checkouts ?? (values.quick ? 40 : 300));
 const ROUNDS = Number(values.rounds ?? (values.quick ? 1 : 5));
 const PLACERS = 8;
 const CONCURRENCY = 8;
-const PREFIX = "ecom_bench_saga";
+const PREFIX = values["db-prefix"];
+if (!/^[a-z][a-z0-9_]{0,40}$/.test(PREFIX)) throw new Error("--db-prefix must be lower-case letters, digits and underscores");
 const SERVICES = ["orders", "inventory", "payments"] as const;
 const adminUrl = process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
