@@ -25,6 +25,8 @@ export const PENDING_METRICS: Record<string, string> = {
   events_dead_lettered_total: "events (#8): messages that became dead letters",
   events_consumed_total: "events (#8): messages handled by consumers, by outcome",
   outbox_backlog_messages: "events (#8): outbox rows not yet published",
+  saga_finished_total:
+    "saga (#9): exposed by the orders worker (saga_finished_total{saga,outcome}); listed while this check starts no worker",
 };
 
 /** The Grafana datasource every panel uses (provisioned under this uid). */
