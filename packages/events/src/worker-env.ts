@@ -17,15 +17,13 @@ export function workerEnvShape(name: SubgraphName) {
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 characters of A-Z, a-z, 0-9, _ . : -")
       .default("ecom"),
-    /** A job held by a worker that died is handed to another after about this long (BullMQ lock and stalled check). */
-    WORKER_LOCK_DURATION: durationMs("30s"),
     /** Jobs one consumer handles at once (each holds a database connection). */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
     /** Run the outbox relay in this process (turn off to scale consumers without more relays). */
     RELAY_ENABLED: booleanFlag(true),
     RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
-    /** Idle poll interval of the relay (a commit wakes it at once through LISTEN/NOTIFY). */
-    RELAY_POLL_INTERVAL: durationMs("1s"),
+    /** Longest wait of the relay between polls, reached when idle (it polls every 20 ms while rows keep coming). */
+    RELAY_POLL_INTERVAL: durationMs("500ms"),
     /** Sent outbox rows are deleted after this long. */
     OUTBOX_RETENTION: durationMs("168h"),
     /** Applied message ids are remembered this long (a redelivery after that would apply again). */
@@ -34,6 +32,8 @@ export function workerEnvShape(name: SubgraphName) {
     EVENTS_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
     /** First retry delay (exponential backoff: doubled each attempt). */
     EVENTS_BACKOFF: durationMs("1s"),
+    /** A job in hand is redelivered this long after its worker died (the lock it stops renewing lapses). */
+    EVENTS_LOCK_DURATION: durationMs("30s"),
     /** TEST ONLY: SIGKILL this process at a fault point (see packages/events/src/faults.ts). Never set it in production. */
     EVENTS_FAULT_POINT: z.enum(FAULT_POINTS).optional(),
   };
@@ -47,7 +47,6 @@ export interface WorkerEnv {
   REDIS_URL: string;
   QUEUE_PREFIX: string;
   WORKER_CONCURRENCY: number;
-  WORKER_LOCK_DURATION?: number;
   RELAY_ENABLED: boolean;
   RELAY_BATCH_SIZE: number;
   RELAY_POLL_INTERVAL: number;
@@ -55,5 +54,6 @@ export interface WorkerEnv {
   INBOX_RETENTION: number;
   EVENTS_ATTEMPTS: number;
   EVENTS_BACKOFF: number;
+  EVENTS_LOCK_DURATION: number;
   EVENTS_FAULT_POINT?: (typeof FAULT_POINTS)[number] | undefined;
 }

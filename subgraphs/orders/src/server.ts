@@ -52,6 +52,6 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
     typeDefs,
     resolvers: createResolvers({ orders, products }),
     // Products is not a readiness dependency: while it is down, orders still serve reads and idempotent replays.
-    createLoaders: () => createLoaders(orders),
+    createLoaders: (_identity, loaderOptions) => createLoaders(orders, loaderOptions),
   });
 }

@@ -123,7 +123,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
     RELAY_POLL_INTERVAL: "200ms",
     EVENTS_BACKOFF: "100ms",
     EVENTS_ATTEMPTS: "12",
-    WORKER_LOCK_DURATION: "5s",
+    EVENTS_LOCK_DURATION: "5s",
     SAGA_SWEEP_INTERVAL: "500ms",
     CHECKOUT_STEP_TIMEOUT: `${stepTimeoutMs}ms`,
     CHECKOUT_RESERVATION_TTL: `${reservationTtlMs}ms`,

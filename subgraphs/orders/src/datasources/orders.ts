@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LoaderOptions } from "@ecom/service";
 import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
@@ -300,12 +301,15 @@ export interface Loaders {
 }
 
 /** Fresh loaders for one request: listing N orders costs one statement for orders, items and timeline each. */
-export function createLoaders(repo: OrdersRepository): Loaders {
+export function createLoaders(repo: OrdersRepository, options: Partial<LoaderOptions> = {}): Loaders {
   return {
-    orderById: new DataLoader((ids) => repo.findByIds(ids)),
-    itemsByOrderId: new DataLoader((ids) => repo.findItemsByOrderIds(ids)),
-    timelineByOrderId: new DataLoader((ids) => repo.findTimelineByOrderIds(ids)),
-    ordersPage: new DataLoader((keys) => repo.findPages(keys), { cacheKeyFn: (key) => JSON.stringify([key.buyerId, key.take, key.after]) }),
-    orderCountByBuyer: new DataLoader((ids) => repo.countByBuyers(ids)),
+    orderById: new DataLoader((ids) => repo.findByIds(ids), { ...options }),
+    itemsByOrderId: new DataLoader((ids) => repo.findItemsByOrderIds(ids), { ...options }),
+    timelineByOrderId: new DataLoader((ids) => repo.findTimelineByOrderIds(ids), { ...options }),
+    ordersPage: new DataLoader((keys) => repo.findPages(keys), {
+      ...options,
+      cacheKeyFn: (key) => JSON.stringify([key.buyerId, key.take, key.after]),
+    }),
+    orderCountByBuyer: new DataLoader((ids) => repo.countByBuyers(ids), { ...options }),
   };
 }

@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LoaderOptions } from "@ecom/service";
 import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
@@ -257,9 +258,9 @@ export interface Loaders {
 }
 
 /** Fresh loaders for one request: all `Payment` and all `Order.payment` lookups of a request become one query each. */
-export function createLoaders(repo: PaymentsRepository): Loaders {
+export function createLoaders(repo: PaymentsRepository, options: Partial<LoaderOptions> = {}): Loaders {
   return {
-    paymentById: new DataLoader((ids) => repo.findByIds(ids)),
-    latestPaymentByOrderId: new DataLoader((ids) => repo.findLatestByOrderIds(ids)),
+    paymentById: new DataLoader((ids) => repo.findByIds(ids), { ...options }),
+    latestPaymentByOrderId: new DataLoader((ids) => repo.findLatestByOrderIds(ids), { ...options }),
   };
 }
