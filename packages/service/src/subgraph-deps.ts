@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Logger, Metrics } from "@ecom/observability";
 import { parse, type DocumentNode } from "graphql";
 import type { SelfRegistrationOptions } from "./self-registration.ts";
+import { selfProtectionFromEnv, type SelfProtectionEnv } from "./self-protection.ts";
 import { shutdownTimings } from "./shutdown.ts";
 
 /**
@@ -39,6 +40,8 @@ export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check()
     checks: [{ name: "postgres", check: () => deps.db.check() }],
     internalSecret: deps.env.INTERNAL_SECRET,
     development: deps.env.NODE_ENV === "development",
+    // QUERY_MAX_*, RESULT_*, DATALOADER_MAX_BATCH, HTTP_*: the subgraph protects itself (self-protection.ts).
+    protection: selfProtectionFromEnv(deps.env as SelfProtectionEnv),
     ...(registration ? { registration } : {}),
   };
 }
