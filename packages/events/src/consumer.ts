@@ -298,6 +298,9 @@ export function createConsumer<Types extends MessageType, Tx extends SqlTransact
     autorun: options.autorun ?? true,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.lockDurationMs ?? 30_000,
+    // A job whose worker died is handed on again, up to 5 times (BullMQ fails it after its default of 1): the inbox
+    // makes a second run harmless, and a crash-looping fleet should not turn messages into dead letters.
+    maxStalledCount: 5,
   });
   worker.on("error", (err) => logger.warn({ err, queue }, "consumer connection error"));
   worker.on("failed", (job, err) => {
