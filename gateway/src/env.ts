@@ -12,11 +12,11 @@ import {
   durationMs,
   evenIfOtherVariablesFail,
   httpUrl,
-  internalSecretEnv,
+  gatewaySigningEnv,
   loadEnvOrExit,
   port,
   redisUrl,
-  refuseDevSecretInProduction,
+  refuseDevSigningKeysInProduction,
   shutdownEnv,
   subgraphUrlVariable,
   z,
@@ -67,12 +67,14 @@ export const envSchema = z
   .object({
     ...baseEnv,
     ...shutdownEnv,
-    ...internalSecretEnv,
+    ...gatewaySigningEnv,
     PORT: port(GATEWAY_PORT),
     /** Where the users subgraph publishes the public keys of access tokens. */
     JWKS_URL: httpUrl().default(`http://localhost:${SUBGRAPHS.users}/.well-known/jwks.json`),
     JWT_ISSUER: z.string().default("ecom-users"),
     JWT_AUDIENCE: z.string().default("ecom-gateway"),
+    /** Clock skew tolerated on a token's exp/nbf/iat. */
+    JWT_CLOCK_SKEW: durationMs("5s"),
     /** Timeout of one attempt of a subgraph call; slower is a failure for its breaker (then retried or SUBGRAPH_UNAVAILABLE). */
     SUBGRAPH_TIMEOUT: durationMs("5s"),
     /** Longest time one client request may spend on subgraph calls, retries and waits included. */
@@ -108,7 +110,7 @@ export const envSchema = z
     LIVE_CONFIG: booleanFlag(true),
     ...subgraphUrlEnv,
   })
-  .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);
+  .superRefine(refuseDevSigningKeysInProduction, evenIfOtherVariablesFail);
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -15,7 +15,11 @@ import { watchSupergraphFile } from "./supergraph-watcher.ts";
 const env = loadEnv();
 const logger = createLogger({ service: "gateway", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "gateway" });
-const verifyToken = createTokenVerifier({ jwksUrl: env.JWKS_URL }, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+const verifyToken = createTokenVerifier(
+  { jwksUrl: env.JWKS_URL },
+  { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+  { clockToleranceSeconds: env.JWT_CLOCK_SKEW / 1000 },
+);
 
 const controlPlane = createControlPlane({
   mode: env.DISCOVERY_MODE,

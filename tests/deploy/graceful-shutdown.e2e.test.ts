@@ -17,7 +17,6 @@ import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type T
 import { composeSupergraph, readSubgraphSources } from "../../scripts/compose.ts";
 
 const TSX = createRequire(import.meta.url).resolve("tsx");
-const INTERNAL_SECRET = "graceful-shutdown-secret-0123456789";
 /** Readiness fails this long before the listener closes: several balancer polls. */
 const SHUTDOWN_DELAY_MS = 1_000;
 const POLL_MS = 100;
@@ -35,7 +34,6 @@ async function startInstance(name: string, workspace: string, readyMessage: stri
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",
       PORT: "0",
-      INTERNAL_SECRET,
       SHUTDOWN_DELAY: `${SHUTDOWN_DELAY_MS}ms`,
       DRAIN_TIMEOUT: "5s",
       ...env,

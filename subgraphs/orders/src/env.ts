@@ -1,4 +1,13 @@
-import { defaultSubgraphUrl, durationMs, httpUrl, loadEnvOrExit, subgraphEnvSchema, type RawEnv, type z } from "@ecom/config";
+import {
+  callSigningKeys,
+  defaultSubgraphUrl,
+  durationMs,
+  httpUrl,
+  loadEnvOrExit,
+  subgraphEnvSchema,
+  type RawEnv,
+  type z,
+} from "@ecom/config";
 import { workerEnvShape } from "@ecom/events";
 
 /** Configuration of the orders subgraph: the variables every subgraph has (see subgraphEnvSchema), and these. */
@@ -7,6 +16,8 @@ export const envSchema = subgraphEnvSchema("orders", {
   PRODUCTS_URL: httpUrl().default(defaultSubgraphUrl("products")),
   /** Timeout of one price lookup; past it placeOrder fails with SUBGRAPH_UNAVAILABLE. */
   PRODUCTS_TIMEOUT: durationMs("3s"),
+  /** K(orders -> products): signs the price lookups as `orders` (`npm run keys` prints it). */
+  PRODUCTS_SIGNING_KEYS: callSigningKeys("orders", "products"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -17,7 +28,7 @@ export function loadEnv(env: RawEnv = process.env): Env {
 }
 
 /** Configuration of the orders worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
-export const workerEnvSchema = subgraphEnvSchema("orders", workerEnvShape("orders"));
+export const workerEnvSchema = subgraphEnvSchema("orders", workerEnvShape("orders"), { signing: false });
 
 /** Parses the worker's environment; exits with every problem listed when invalid. */
 export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {

@@ -16,14 +16,15 @@ import { createResolvers } from "./resolvers/index.ts";
 export const typeDefs = loadTypeDefs(new URL("./schema.graphql", import.meta.url));
 
 /** Everything the server is built from; the boot file (index.ts) or a test provides it. */
-export type ServerDeps = SubgraphDeps<Database, Pick<Env, "PRODUCTS_URL" | "PRODUCTS_TIMEOUT">>;
+export type ServerDeps = SubgraphDeps<Database, Pick<Env, "PRODUCTS_URL" | "PRODUCTS_TIMEOUT" | "PRODUCTS_SIGNING_KEYS">>;
 
 /** Builds the orders subgraph server (not listening). */
 export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
   const orders = new OrdersRepository(deps.db.prisma);
   const fetchEntities = createEntityClient({
     url: deps.env.PRODUCTS_URL,
-    internalSecret: deps.env.INTERNAL_SECRET,
+    // Signed as orders itself with K(orders -> products): products sees a service call, never a user.
+    signing: { caller: "orders", target: "products", keys: deps.env.PRODUCTS_SIGNING_KEYS },
     timeoutMs: deps.env.PRODUCTS_TIMEOUT,
   });
   const products = new ProductCatalog(fetchEntities, deps.env.PRODUCTS_URL);

@@ -1,11 +1,10 @@
 /** The users subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { loadSigningKey } from "@ecom/auth";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
+import { loadSigningKey, serviceKeyring } from "@ecom/auth";
 import { demoUsers } from "@ecom/demo-data";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite } from "@ecom/testing";
+import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite, TEST_SIGNING_KEYS } from "@ecom/testing";
 import { parse } from "graphql";
 import { describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../src/datasources/prisma.ts";
@@ -23,7 +22,7 @@ defineSubgraphContractSuite({
     const server = await createServer({
       env: {
         NODE_ENV: "test",
-        INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+        SIGNING_KEYS: serviceKeyring(TEST_SIGNING_KEYS, "users"),
         JWT_ISSUER: "ecom-users",
         JWT_AUDIENCE: "ecom-gateway",
         JWT_TTL: 3_600_000,
