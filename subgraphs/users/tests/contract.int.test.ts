@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { loadSigningKey, serviceKeyring } from "@ecom/auth";
 import { demoUsers } from "@ecom/demo-data";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite, TEST_SIGNING_KEYS } from "@ecom/testing";
+import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite, signedHeaders, TEST_SIGNING_KEYS } from "@ecom/testing";
 import { parse } from "graphql";
 import { describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../src/datasources/prisma.ts";
@@ -43,6 +43,8 @@ defineSubgraphContractSuite({
     };
   },
   entities: [{ typename: "User", key: { id: alice.id }, missingKey: { id: randomUUID() }, fields: "id email name role createdAt" }],
+  // A user is visible to themself and ADMINs only: the suite asks as an ADMIN.
+  headers: signedHeaders("users", { userId: randomUUID(), role: "ADMIN" }),
 });
 
 describe("the contract's schema comparison", () => {
