@@ -131,7 +131,8 @@ describe.each(SUBGRAPHS)("signed calls to $name", ({ name, build, mutation }) =>
 
   it("refuses unsigned calls with 401, anonymous or claiming to be someone", async () => {
     const body = query("{ __typename }");
-    for (const headers of [{}, { "x-user-id": testIdentities.admin.userId, "x-user-role": "ADMIN" }]) {
+    const attempts: Array<Record<string, string>> = [{}, { "x-user-id": testIdentities.admin.userId, "x-user-role": "ADMIN" }];
+    for (const headers of attempts) {
       const answer = await post(server.url, body, headers);
       expect(answer.status).toBe(401);
       expect(answer.body.errors?.[0]?.extensions).toEqual({ code: "UNAUTHENTICATED", reason: "unsigned" });
