@@ -2,11 +2,13 @@
 // First: tracing must be set up before anything it instruments is loaded (off unless configured).
 import "@ecom/observability/tracing";
 import { createTokenVerifier } from "@ecom/auth";
+import { GATEWAY_LIMIT_DEFAULTS, limitsFromEnv } from "@ecom/limits";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { Redis } from "ioredis";
 import { createControlPlane } from "./control-plane.ts";
 import { loadEnv, resilienceConfigOf, subgraphUrlOverrides } from "./env.ts";
+import { createGatewayRateLimit } from "./plugins/rate-limit.ts";
 import { createResponseCachePlugin } from "./plugins/response-cache.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
@@ -21,6 +23,18 @@ const verifyToken = createTokenVerifier(
   { clockToleranceSeconds: env.JWT_CLOCK_SKEW / 1000 },
 );
 
+// Rate limiting: counters in Redis shared by every instance (or this one's memory), rules live-configurable.
+const rateLimit = env.RATE_LIMIT
+  ? createGatewayRateLimit({
+      redisUrl: env.RATE_LIMIT_STORE === "redis" ? env.REDIS_URL : undefined,
+      prefix: env.RATE_LIMIT_PREFIX ?? `${env.CONTROL_PLANE_PREFIX}ratelimit:`,
+      rules: env.RATE_LIMIT_RULES,
+      onRedisDown: env.RATE_LIMIT_REDIS_DOWN,
+      logger,
+      registry: metrics.registry,
+    })
+  : undefined;
+
 const controlPlane = createControlPlane({
   mode: env.DISCOVERY_MODE,
   liveConfig: env.LIVE_CONFIG,
@@ -28,6 +42,7 @@ const controlPlane = createControlPlane({
   prefix: env.CONTROL_PLANE_PREFIX,
   baseResilience: resilienceConfigOf(env),
   resyncIntervalMs: env.DISCOVERY_RESYNC,
+  rateLimit: rateLimit && { limiter: rateLimit.limiter, rules: env.RATE_LIMIT_RULES, onRedisDown: env.RATE_LIMIT_REDIS_DOWN },
   logger,
   metrics,
 });
@@ -47,6 +62,12 @@ const server = await createGatewayServer({
   verifyToken,
   ...(controlPlane.routing ? { routing: controlPlane.routing } : {}),
   extraChecks: controlPlane.checks,
+  ...(rateLimit ? { rateLimit } : {}),
+  limits: limitsFromEnv(env, GATEWAY_LIMIT_DEFAULTS),
+  ...(env.HTTP_BODY_LIMIT === undefined ? {} : { bodyLimit: env.HTTP_BODY_LIMIT }),
+  ...(env.HTTP_MAX_HEADER_BYTES === undefined ? {} : { maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES }),
+  hygiene: { corsOrigins: env.CORS_ORIGINS, corsCredentials: env.CORS_CREDENTIALS, trustProxy: env.TRUST_PROXY },
+  subgraphHealthIntervalMs: env.SUBGRAPH_HEALTH_INTERVAL,
   plugins: cacheRedis
     ? [
         createResponseCachePlugin({
@@ -71,6 +92,7 @@ runUntilSignal(
     await server.stop();
     await controlPlane.close();
     cacheRedis?.disconnect();
+    rateLimit?.close();
   },
   { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

@@ -21,13 +21,18 @@ import {
   type Metrics,
   type ReadinessCheck,
 } from "@ecom/observability";
-import { createHttpLifecycle, shutdownTimings } from "@ecom/service";
+import { GATEWAY_LIMIT_DEFAULTS, type QueryLimitsInput } from "@ecom/limits";
+import { createHttpErrorHandler, createHttpLifecycle, notFoundHandler, shutdownTimings } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
 import { resilienceConfigOf, type Env } from "./env.ts";
 import type { InstanceRouting } from "./fetch/balancer.ts";
 import { SubgraphCallPath, type SubgraphFetchStage } from "./fetch/pipeline.ts";
 import { createSigning } from "./fetch/sign.ts";
+import { applyHttpHygiene, type HttpHygieneOptions } from "./http-hygiene.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
+import { createRateLimitPlugin, type GatewayRateLimit } from "./plugins/rate-limit.ts";
+import { createLimitsPlugin, type LimitsPlugin } from "./plugins/limits.ts";
+import { createSubgraphHealth, type SubgraphHealth } from "./readiness.ts";
 import { createQueryPlanCache } from "./query-plan-cache.ts";
 import { createSubgraphDataSource, type SubgraphFetch } from "./subgraph-datasource.ts";
 import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint, type SupergraphControl } from "./supergraph.ts";
@@ -40,7 +45,8 @@ export interface GatewayServerDeps {
         Env,
         "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG" | "SUBGRAPH_CONNECTIONS" | "QUERY_PLAN_CACHE_MIB"
       >
-    >;
+    > &
+    Partial<Pick<Env, "TRUST_PROXY">>;
   logger: Logger;
   metrics: Metrics;
   /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
@@ -77,6 +83,12 @@ export interface GatewayServerDeps {
    * @default true
    */
   builtinPlugins?: boolean;
+  /**
+   * Rate limiting (gateway/src/plugins/rate-limit.ts: createGatewayRateLimit), checked after authentication and
+   * before any other plugin's answer (the response cache's).
+   * @default none
+   */
+  rateLimit?: GatewayRateLimit;
   /** Extra Apollo plugins, run after the built-in ones. */
   plugins?: ApolloServerPlugin<GatewayContext>[];
   /**
@@ -89,6 +101,23 @@ export interface GatewayServerDeps {
    * @default "1mb"
    */
   bodyLimit?: string;
+  /**
+   * Largest accepted request head (request line and headers), in bytes; larger is answered 431 by Node.
+   * @default 16384
+   */
+  maxHeaderBytes?: number;
+  /**
+   * The query limits (`limitsFromEnv(env, GATEWAY_LIMIT_DEFAULTS)`); `server.limits.update()` changes them live.
+   * @default GATEWAY_LIMIT_DEFAULTS
+   */
+  limits?: QueryLimitsInput;
+  /** CORS allow-list and `trust proxy` (gateway/src/http-hygiene.ts). @default no origin allowed, no proxy trusted */
+  hygiene?: Omit<HttpHygieneOptions, "development">;
+  /**
+   * Period of the background subgraph health checks reported by `/health/ready` and in metrics.
+   * @default 5000
+   */
+  subgraphHealthIntervalMs?: number;
 }
 
 /** A built gateway, not yet listening. */
@@ -102,6 +131,10 @@ export interface GatewayServer {
   supergraph: SupergraphControl;
   /** Policies (breaker states, live settings with `callPath.policies.update()`) and pools of the subgraph calls. */
   callPath: SubgraphCallPath;
+  /** The query limits in force; `limits.update()` replaces them live, `limits.costOf()` weighs a request. */
+  limits: LimitsPlugin;
+  /** The background health checks of the subgraphs (`refresh()` runs them now). */
+  subgraphHealth: SubgraphHealth;
   /** Starts listening; resolves with the URL of `/graphql`. */
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
   /** Stops accepting requests, drains the ones in flight, stops the gateway. Idempotent. */
@@ -133,9 +166,19 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   // SHUTDOWN_DELAY and DRAIN_TIMEOUT: readiness fails first, then in-flight requests finish (packages/service).
   const timings = shutdownTimings(deps.env);
   const app = express();
-  app.disable("x-powered-by");
-  const httpServer = http.createServer(app);
+  const corsMiddleware = applyHttpHygiene(app, {
+    development: dev,
+    ...deps.hygiene,
+    // The client address (req.ip) is read through these proxies only (TRUST_PROXY); rate limits key on it.
+    trustProxy: deps.hygiene?.trustProxy ?? deps.env.TRUST_PROXY ?? false,
+  });
+  const httpServer = http.createServer({ maxHeaderSize: deps.maxHeaderBytes ?? 16_384 }, app);
   let loaded = false;
+  const limits = createLimitsPlugin({
+    limits: { ...GATEWAY_LIMIT_DEFAULTS, ...deps.limits, ignoreIntrospection: dev },
+    registry: deps.metrics.registry,
+    logger: deps.logger,
+  });
 
   const supergraph = createSupergraphControl({
     initialSdl: deps.supergraphSdl,
@@ -189,7 +232,11 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: deps.env.NODE_ENV !== "production",
+    // Introspection and Sandbox in development only; CSRF prevention is on (Apollo's default, see http-hygiene.ts).
+    introspection: dev,
+    csrfPrevention: true,
+    // A subscription (the supergraph has none) is GRAPHQL_VALIDATION_FAILED, not the executor's 500.
+    validationRules: limits.validationRules,
     // Signals are handled by runUntilSignal; Apollo's own handler (on outside NODE_ENV=test) races it and the
     // drain then never finishes.
     stopOnTerminationSignals: false,
@@ -204,7 +251,19 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: timings.drainTimeoutMs }),
       dev ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
       ...(deps.builtinPlugins === false ? [] : [createObservabilityPlugin<GatewayContext>({ logger: deps.logger, metrics: deps.metrics })]),
+      // Before any subgraph call: the limits run in didResolveOperation, ahead of the planner and the executor.
+      limits,
       auth,
+      ...(deps.rateLimit
+        ? [
+            createRateLimitPlugin<GatewayContext>({
+              limit: deps.rateLimit,
+              identityOf: (context) => auth.identityOf(context),
+              clientIpOf: (context) => context.clientIp,
+              metrics: deps.metrics,
+            }),
+          ]
+        : []),
       ...(deps.plugins ?? []),
     ],
   });
@@ -219,21 +278,23 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       if (!loaded) throw new Error("supergraph not loaded");
     },
   };
-  // Read on every /health/ready: refilled in place when a reload changes the subgraphs.
-  const checks: ReadinessCheck[] = [];
+  // Ready = the supergraph is loaded (gateway/src/readiness.ts); subgraphs are reported from background checks.
+  const checks: ReadinessCheck[] = [supergraphCheck, ...(deps.extraChecks ?? [])];
+  const subgraphHealth = createSubgraphHealth({
+    metrics: deps.metrics,
+    logger: deps.logger,
+    ...(deps.subgraphHealthIntervalMs === undefined ? {} : { intervalMs: deps.subgraphHealthIntervalMs }),
+    ...(deps.readinessTimeoutMs === undefined ? {} : { timeoutMs: deps.readinessTimeoutMs }),
+  });
   const checkSubgraphsOf = (subgraphs: readonly SubgraphEndpoint[]) =>
-    checks.splice(
-      0,
-      checks.length,
-      supergraphCheck,
-      ...subgraphs.map((s) => subgraphCheckOf(s, deps.routing, deps.readinessTimeoutMs)),
-      ...(deps.extraChecks ?? []),
-    );
+    subgraphHealth.setChecks(subgraphs.map((s) => subgraphCheckOf(s, deps.routing, deps.readinessTimeoutMs)));
   checkSubgraphsOf(supergraph.current().subgraphs);
   supergraph.onChange((current) => checkSubgraphsOf(current.subgraphs));
+  subgraphHealth.start();
   const handlers = createObservabilityHandlers({
     metrics: deps.metrics,
     checks,
+    dependencies: subgraphHealth,
     ...(deps.readinessTimeoutMs === undefined ? {} : { checkTimeoutMs: deps.readinessTimeoutMs }),
     isShuttingDown: lifecycle.isShuttingDown,
   });
@@ -241,7 +302,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   for (const [route, handler] of Object.entries(handlers)) app.get(route, handler);
   app.use(
     "/graphql",
+    corsMiddleware,
     express.json({ limit: deps.bodyLimit ?? "1mb" }),
+    limits.guard,
     expressMiddleware(apollo, {
       context: async ({ req, res }) => {
         const ids = currentRequestContext();
@@ -256,14 +319,18 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
           deadline: Date.now() + callPath.deadlineMs,
           signal: client.signal,
           canary: canaryPinOf(req.headers["x-canary"]),
+          clientIp: req.ip,
         };
       },
     }),
   );
+  app.use(notFoundHandler);
+  app.use(createHttpErrorHandler(deps.logger));
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      subgraphHealth.stop();
       await lifecycle.stop();
       if (ownCallPath) await callPath.close();
     })());
@@ -276,6 +343,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     },
     supergraph,
     callPath,
+    limits,
+    subgraphHealth,
     listen: lifecycle.listen,
     stop,
   };

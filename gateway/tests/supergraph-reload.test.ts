@@ -84,8 +84,8 @@ describe("supergraph reload", () => {
     expect((await gql(gateway.url, "{ products { name } }")).body.errors?.[0]?.extensions?.["code"]).toBe("GRAPHQL_VALIDATION_FAILED");
     expect((await gql(gateway.url, "{ seen { secretOk } }")).body).toEqual({ data: { seen: { secretOk: true } } });
     // And readiness follows: catalog is no longer checked.
-    const ready = (await (await fetch(`${gateway.origin}/health/ready`)).json()) as { checks: Record<string, unknown> };
-    expect(Object.keys(ready.checks).sort()).toEqual(["subgraph:accounts", "supergraph"]);
+    const ready = (await (await fetch(`${gateway.origin}/health/ready`)).json()) as { dependencies: Record<string, unknown> };
+    expect(Object.keys(ready.dependencies).sort()).toEqual(["subgraph:accounts"]);
   });
 
   it("refuses SDL that does not parse, and SDL that is not a servable supergraph, and keeps serving", async () => {

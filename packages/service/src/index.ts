@@ -28,6 +28,8 @@ import { createHttpLifecycle } from "./http-lifecycle.ts";
 import { registerSelf, type SelfRegistrationOptions } from "./self-registration.ts";
 import { createOutageHandling, type OutageClassifier } from "./outage.ts";
 import { createSignatureGuard, type SubgraphSigningOptions } from "./request-signing.ts";
+import { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
+import { createSelfProtection, type LoaderOptions, type SelfProtectionSettings } from "./self-protection.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
 export { encodeCursor, decodeCursor, parsePageArgs, toConnection } from "./pagination.ts";
@@ -36,6 +38,15 @@ export { createEntityClient, EntityClientError, isEntityClientError } from "./en
 export type { EntityClientOptions } from "./entity-client.ts";
 export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
+export { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
+export {
+  createSelfProtection,
+  selfProtectionFromEnv,
+  DEFAULT_MAX_BATCH_SIZE,
+  DEFAULT_MAX_RESULT_BYTES,
+  DEFAULT_MAX_RESULT_VALUES,
+} from "./self-protection.ts";
+export type { LoaderOptions, SelfProtection, SelfProtectionEnv, SelfProtectionSettings } from "./self-protection.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
 export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv, signingFromEnv } from "./subgraph-deps.ts";
@@ -90,8 +101,11 @@ export interface SubgraphServerOptions<TLoaders> {
    * included; identity headers are trusted only inside a valid signature from the gateway.
    */
   signing: SubgraphSigningOptions;
-  /** Builds the DataLoaders of one request. */
-  createLoaders: (identity: Identity | null) => TLoaders;
+  /**
+   * Builds the DataLoaders of one request; spread `loaderOptions` into each (`maxBatchSize`: one statement never
+   * carries more than DATALOADER_MAX_BATCH keys).
+   */
+  createLoaders: (identity: Identity | null, loaderOptions: LoaderOptions) => TLoaders;
   /**
    * Development mode: stack traces in errors, the Apollo landing page, introspection.
    * @default false
@@ -102,10 +116,16 @@ export interface SubgraphServerOptions<TLoaders> {
   /** Extra Apollo plugins. */
   plugins?: ApolloServerPlugin<SubgraphContext<TLoaders>>[];
   /**
-   * Largest accepted request body.
+   * Largest accepted request body (overrides `protection.bodyLimit`).
    * @default "1mb"
    */
   bodyLimit?: string;
+  /**
+   * Query limits, execution budget, DataLoader batch bound, body and header sizes (self-protection.ts;
+   * `selfProtectionFromEnv(env)`, which commonSubgraphOptions passes).
+   * @default the subgraph defaults of @ecom/limits and self-protection.ts
+   */
+  protection?: SelfProtectionSettings;
   /** Called on stop, after the HTTP server closed (close pools, queues...). */
   onStop?: () => Promise<void>;
   /**
@@ -154,8 +174,10 @@ export interface SubgraphServer {
 export async function createSubgraphServer<TLoaders>(options: SubgraphServerOptions<TLoaders>): Promise<SubgraphServer> {
   const app = express();
   app.disable("x-powered-by");
-  const httpServer = http.createServer(app);
+  const protection = options.protection ?? {};
+  const httpServer = http.createServer({ maxHeaderSize: protection.maxHeaderBytes ?? 16_384 }, app);
   const dev = options.development ?? false;
+  const guard = createSelfProtection<SubgraphContext<TLoaders>>(protection, options.metrics.registry, options.logger);
   const outages = createOutageHandling<SubgraphContext<TLoaders>>({
     name: options.name,
     logger: options.logger,
@@ -166,7 +188,10 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
 
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]),
-    introspection: true,
+    // The supergraph is composed from the SDL files (and `_service { sdl }`), never by introspection.
+    introspection: dev,
+    csrfPrevention: true,
+    validationRules: guard.validationRules,
     // Signals are handled by runUntilSignal (one orderly stop for server, pools and queues); Apollo's own
     // handler would race it and re-raise the signal.
     stopOnTerminationSignals: false,
@@ -185,6 +210,8 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
       createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
       outages.plugin,
       signatures.plugin,
+      // Limits before execution, then the execution budget while it runs.
+      ...guard.plugins,
       ...(dev ? [] : [ApolloServerPluginLandingPageDisabled()]),
       ...(options.plugins ?? []),
     ],
@@ -213,9 +240,12 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   options.routes?.(app);
   app.use(
     "/graphql",
+    // Signature first (an unsigned request is refused before its body is read), then the body, then its HMAC,
+    // then the limits.
     signatures.checkHeaders,
-    express.json({ limit: options.bodyLimit ?? "1mb", verify: signatures.captureDigest }),
+    express.json({ limit: options.bodyLimit ?? protection.bodyLimit ?? "1mb", verify: signatures.captureDigest }),
     signatures.checkSignature,
+    guard.guard,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const verified = signatures.verifiedOf(req);
@@ -226,7 +256,7 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
         const context = {
           identity,
           caller: verified.caller,
-          loaders: options.createLoaders(identity),
+          loaders: options.createLoaders(identity, guard.loaderOptions),
           logger: options.logger.child({ subgraph: options.name }),
           requestId: ctx?.requestId ?? "",
           correlationId: ctx?.correlationId ?? "",
@@ -235,6 +265,8 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
       },
     }),
   );
+  app.use(notFoundHandler);
+  app.use(createHttpErrorHandler(options.logger));
 
   let deregister: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;

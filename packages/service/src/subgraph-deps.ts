@@ -3,6 +3,7 @@ import type { Keyring, NonceStore } from "@ecom/auth";
 import type { Logger, Metrics } from "@ecom/observability";
 import { parse, type DocumentNode } from "graphql";
 import type { SelfRegistrationOptions } from "./self-registration.ts";
+import { selfProtectionFromEnv, type SelfProtectionEnv } from "./self-protection.ts";
 import { shutdownTimings } from "./shutdown.ts";
 
 /**
@@ -64,6 +65,8 @@ export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check()
     checks: [{ name: "postgres", check: () => deps.db.check() }],
     signing: signingFromEnv(deps.env),
     development: deps.env.NODE_ENV === "development",
+    // QUERY_MAX_*, RESULT_*, DATALOADER_MAX_BATCH, HTTP_*: the subgraph protects itself (self-protection.ts).
+    protection: selfProtectionFromEnv(deps.env as SelfProtectionEnv),
     ...(registration ? { registration } : {}),
   };
 }

@@ -16,6 +16,6 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
     ...commonSubgraphOptions("inventory", deps),
     typeDefs,
     resolvers: createResolvers({ stock }),
-    createLoaders: () => createLoaders(stock),
+    createLoaders: (_identity, loaderOptions) => createLoaders(stock, loaderOptions),
   });
 }

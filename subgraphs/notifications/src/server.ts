@@ -16,6 +16,6 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
     ...commonSubgraphOptions("notifications", deps),
     typeDefs,
     resolvers: createResolvers({ notifications }),
-    createLoaders: () => createLoaders(notifications),
+    createLoaders: (_identity, loaderOptions) => createLoaders(notifications, loaderOptions),
   });
 }

@@ -17,6 +17,6 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
     ...commonSubgraphOptions("payments", deps),
     typeDefs,
     resolvers: createResolvers({ payments: new PaymentsService(repo) }),
-    createLoaders: () => createLoaders(repo),
+    createLoaders: (_identity, loaderOptions) => createLoaders(repo, loaderOptions),
   });
 }

@@ -16,6 +16,6 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
     ...commonSubgraphOptions("products", deps),
     typeDefs,
     resolvers: createResolvers({ catalog }),
-    createLoaders: () => createLoaders(catalog),
+    createLoaders: (_identity, loaderOptions) => createLoaders(catalog, loaderOptions),
   });
 }

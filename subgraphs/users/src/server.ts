@@ -23,7 +23,7 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
     ...commonSubgraphOptions("users", deps),
     typeDefs,
     resolvers: createResolvers({ users, issueToken, tokenTtlSeconds: ttlSeconds }),
-    createLoaders: () => createLoaders(users),
+    createLoaders: (_identity, loaderOptions) => createLoaders(users, loaderOptions),
     routes: (app) => {
       // The gateway verifies tokens with these public keys (cached there; rotated by publishing both keys).
       app.get("/.well-known/jwks.json", (_req, res) => {

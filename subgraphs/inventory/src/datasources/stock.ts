@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LoaderOptions } from "@ecom/service";
 import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { availableUnits, MAX_ON_HAND } from "../domain/stock.ts";
@@ -121,6 +122,6 @@ export interface Loaders {
 }
 
 /** Fresh loaders for one request: all `Product` stock lookups of a request become one query. */
-export function createLoaders(repo: StockRepository): Loaders {
-  return { stockByProductId: new DataLoader((ids) => repo.findByProductIds(ids)) };
+export function createLoaders(repo: StockRepository, options: Partial<LoaderOptions> = {}): Loaders {
+  return { stockByProductId: new DataLoader((ids) => repo.findByProductIds(ids), { ...options }) };
 }

@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LoaderOptions } from "@ecom/service";
 import { isUuid } from "@ecom/service";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
@@ -134,9 +135,10 @@ export interface Loaders {
 }
 
 /** Fresh loaders for one request: every `User.notifications` of a request becomes one query. */
-export function createLoaders(repo: NotificationsRepository): Loaders {
+export function createLoaders(repo: NotificationsRepository, options: Partial<LoaderOptions> = {}): Loaders {
   return {
     notificationsByUser: new DataLoader((requests) => repo.latestForUsers(requests), {
+      ...options,
       cacheKeyFn: ({ userId, first }) => `${userId.toLowerCase()}:${first}`,
     }),
   };

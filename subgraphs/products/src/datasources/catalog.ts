@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LoaderOptions } from "@ecom/service";
 import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import type { ProductCursor } from "../domain/pagination.ts";
@@ -201,9 +202,9 @@ export interface Loaders {
 }
 
 /** Fresh loaders for one request: all `Product` lookups of a request become one query, all `Category` lookups another. */
-export function createLoaders(repo: CatalogRepository): Loaders {
+export function createLoaders(repo: CatalogRepository, options: Partial<LoaderOptions> = {}): Loaders {
   return {
-    productById: new DataLoader((ids) => repo.findProductsByIds(ids)),
-    categoryById: new DataLoader((ids) => repo.findCategoriesByIds(ids)),
+    productById: new DataLoader((ids) => repo.findProductsByIds(ids), { ...options }),
+    categoryById: new DataLoader((ids) => repo.findCategoriesByIds(ids), { ...options }),
   };
 }

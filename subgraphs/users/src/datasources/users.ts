@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LoaderOptions } from "@ecom/service";
 import type { Role } from "@ecom/auth";
 import { createOutbox } from "@ecom/events";
 import { isUuid } from "@ecom/service";
@@ -85,6 +86,6 @@ export interface Loaders {
 }
 
 /** Fresh loaders for one request: all `User` lookups of a request become one query. */
-export function createLoaders(repo: UsersRepository): Loaders {
-  return { userById: new DataLoader((ids) => repo.findByIds(ids)) };
+export function createLoaders(repo: UsersRepository, options: Partial<LoaderOptions> = {}): Loaders {
+  return { userById: new DataLoader((ids) => repo.findByIds(ids), { ...options }) };
 }
