@@ -54,7 +54,6 @@ describe("what an answer means to the call path", () => {
     const init = (user: string, requestId: string) => ({
       headers: {
         "content-type": "application/json",
-        "x-internal-secret": "s",
         "x-user-id": user,
         "x-request-id": requestId,
         "x-correlation-id": requestId,
