@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
+import { devMasterKeyring, memoryNonceStore, serviceKeyring } from "@ecom/auth";
 import { createMetrics } from "@ecom/observability";
 import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
 import { parse } from "graphql";
@@ -77,7 +77,7 @@ describe("the gateway's query limits, before any subgraph call", () => {
       logger: silentLogger(),
       metrics: createMetrics({ service: "shop", defaultMetrics: false }),
       checks: [],
-      internalSecret: DEV_INTERNAL_SECRET,
+      signing: { keys: serviceKeyring(devMasterKeyring(), "shop"), nonces: memoryNonceStore() },
       createLoaders: () => ({}),
       routes: (app) =>
         app.use("/graphql", (req, _res, next) => {

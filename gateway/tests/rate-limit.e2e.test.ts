@@ -26,7 +26,6 @@ import { parseList } from "structured-headers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-const INTERNAL_SECRET = "e2e-ratelimit-secret-0123456789";
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-rl-${randomBytes(3).toString("hex")}:`;
 const LOAD = Number(process.env["RATE_LIMIT_E2E_REQUESTS"] ?? 1500);
@@ -94,7 +93,6 @@ async function startGateway(name: string, env: Record<string, string>) {
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",
       PORT: "0",
-      INTERNAL_SECRET,
       JWKS_URL: `${users}/.well-known/jwks.json`,
       SUBGRAPH_USERS_URL: `${users}/graphql`,
       SUPERGRAPH_WATCH: "false",
@@ -157,7 +155,7 @@ beforeAll(async () => {
     command: process.execPath,
     args: [TSX_CLI, "src/index.ts"],
     cwd: path.join(ROOT_DIR, "subgraphs", "users"),
-    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url, INTERNAL_SECRET },
+    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url },
   });
   started.push(usersProc);
   users = new URL(await readyUrl(usersProc, "users subgraph ready")).origin;
