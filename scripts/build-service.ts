@@ -11,8 +11,8 @@
  * Usage: from a deployable's folder `tsx ../../scripts/build-service.ts` (its `npm run build`), or from the root
  * `tsx scripts/build-service.ts subgraphs/users`.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { isBuiltin } from "node:module";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { createRequire, isBuiltin } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile, type Plugin } from "esbuild";
@@ -54,18 +54,42 @@ function packageName(specifier: string): string {
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier);
 }
 
-/** Inlines `@ecom/*`; every other bare import (and `node:` built-ins) stays an import of the bundle. */
-function externalizeNpmPackages(externals: Set<string>): Plugin {
+/**
+ * Inlines `@ecom/*`; every other bare import (and `node:` built-ins) stays an import of the bundle. The bundle runs
+ * from the deployable's folder, so an import moves from, say, packages/observability (whose own node_modules holds
+ * @opentelemetry/resources 2.x) to subgraphs/users (which finds @apollo/gateway's hoisted 1.x at the root) and would
+ * load the wrong major at run time. A package that its importer finds in another copy than the deployable's folder
+ * does is imported by the relative path of that copy's entry file instead; the runtime layout keeps the repository's
+ * paths, so the path holds in the image too.
+ */
+function externalizeNpmPackages(workspace: string, outdir: string, externals: Set<string>): Plugin {
   return {
     name: "externalize-npm-packages",
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (args) => {
         if (path.isAbsolute(args.path) || args.path.startsWith("@ecom/")) return undefined;
-        if (!isBuiltin(args.path)) externals.add(packageName(args.path));
+        if (isBuiltin(args.path)) return { path: args.path, external: true };
+        const name = packageName(args.path);
+        const seen = installedCopy(args.resolveDir, name);
+        if (seen !== undefined && seen !== installedCopy(workspace, name)) {
+          // Node's own resolution from the importer (these packages are CommonJS with a `main`).
+          const file = createRequire(path.join(args.resolveDir, "noop.js")).resolve(args.path);
+          return { path: `./${path.relative(outdir, file).split(path.sep).join("/")}`, external: true };
+        }
+        externals.add(name);
         return { path: args.path, external: true };
       });
     },
   };
+}
+
+/** The real folder of the copy of package `name` that Node finds from `dir` (node_modules up to the root). */
+function installedCopy(dir: string, name: string): string | undefined {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const candidate = path.join(current, "node_modules", name, "package.json");
+    if (existsSync(candidate)) return realpathSync(path.dirname(candidate));
+    if (current === path.dirname(current)) return undefined;
+  }
 }
 
 /**
@@ -152,7 +176,7 @@ export async function buildService(options: BuildServiceOptions): Promise<BuildS
     banner: {
       js: 'import { createRequire as __ecomCreateRequire } from "node:module";\nconst require = __ecomCreateRequire(import.meta.url);',
     },
-    plugins: [externalizeNpmPackages(externals)],
+    plugins: [externalizeNpmPackages(workspace, outdir, externals)],
   });
 
   const sortedExternals = [...externals].sort();

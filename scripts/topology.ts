@@ -62,6 +62,12 @@ export function deployables(root: string, basePort = GATEWAY_PORT): Deployable[]
       port: s.port + WORKER_PORT_OFFSET,
       env: {},
     }));
+  // Orders prices new orders through products (PRODUCTS_URL; the `calls` of scripts/deploy-spec.ts): its default is
+  // port 4002, wrong for any other START_BASE_PORT.
+  const products = subgraphs.find((s) => s.name === "products");
+  for (const d of [...subgraphs, ...workers]) {
+    if (products && path.basename(d.dir) === "orders") d.env["PRODUCTS_URL"] = `http://127.0.0.1:${products.port}/graphql`;
+  }
   const result = [...subgraphs, ...workers];
   if (existsSync(path.join(root, "gateway", "src", "index.ts"))) {
     // The gateway reaches every subgraph at the port it was started on.
@@ -97,7 +103,13 @@ export function deployables(root: string, basePort = GATEWAY_PORT): Deployable[]
 /** Instances per subgraph, from `--scale products=2` (repeatable, or comma-separated: `products=2,search=3`). */
 export type Scale = Record<string, number>;
 
-/** Most instances of one subgraph `npm start` runs (ports step by 100 above the subgraph's own). */
+/**
+ * Ports of extra instances of a subgraph step by SCALE_PORT_STEP above the subgraph's own: a
+ * step of 1000 stays clear of the workers (WORKER_PORT_OFFSET, 100 above their subgraph) and of every other port.
+ */
+export const SCALE_PORT_STEP = 1000;
+
+/** Most instances of one subgraph `npm start` runs. */
 export const MAX_SCALE = 9;
 
 /**
@@ -126,7 +138,7 @@ export function parseScaleArgs(argv: readonly string[], subgraphNames: readonly 
 }
 
 /**
- * The deployables with extra instances of scaled subgraphs (`products-2` on port 4102, `products-3` on 4202...).
+ * The deployables with extra instances of scaled subgraphs (`products-2` on port 5002, `products-3` on 6002...).
  * With any scale above 1, every subgraph registers in the service registry and the gateway balances across the
  * registered instances (DISCOVERY_MODE=registry); without, nothing changes.
  */
@@ -138,7 +150,7 @@ export function withScale(all: readonly Deployable[], scale: Scale): Deployable[
     const scaled = d.kind === "subgraph" || d.kind === "gateway" ? { ...d, env: { ...d.env, ...registry } } : d;
     result.push(scaled);
     for (let copy = 2; d.kind === "subgraph" && copy <= (scale[d.name] ?? 1); copy++) {
-      result.push({ ...scaled, name: `${d.name}-${copy}`, port: d.port + 100 * (copy - 1) });
+      result.push({ ...scaled, name: `${d.name}-${copy}`, port: d.port + SCALE_PORT_STEP * (copy - 1) });
     }
   }
   return result;

@@ -10,4 +10,6 @@ export interface GatewayContext {
   signal?: AbortSignal;
   /** `x-canary: always` / `never` of the client's request (see canaryPinOf in server.ts). */
   canary?: "canary" | "stable" | undefined;
+  /** The client's address (express `req.ip`: through the proxies TRUST_PROXY trusts); rate limits key on it. */
+  clientIp?: string | undefined;
 }

@@ -5,10 +5,12 @@
  *   across them ({@link InstanceRouting}); a new registered schema version is recomposed in ({@link createRegistryRecomposer}).
  *   `static` (DNS): the configured URLs are called as they are and the platform balances.
  * - `LIVE_CONFIG=true`: the live configuration (packages/live-config) is applied to the resilience policies, the
- *   balancer, the canary routes and the feature flags within a second of a change, in every gateway instance.
+ *   balancer, the canary routes, the feature flags and the rate-limit rules within a second of a change, in every
+ *   gateway instance.
  */
 import { createRegistryWatcher, type RegistryWatcher } from "@ecom/discovery";
 import {
+  getPath,
   platformConfigSchema,
   subscribeLiveConfig,
   type LiveConfigSubscription,
@@ -16,6 +18,7 @@ import {
   type PlatformConfig,
 } from "@ecom/live-config";
 import type { Logger, Metrics, ReadinessCheck } from "@ecom/observability";
+import { DEFAULT_RATE_LIMIT_RULES, type RateLimiter, type RateLimitRuleInput, type RedisDownPolicy } from "@ecom/ratelimit";
 import type { PolicyOverrides, ResilienceConfigInput } from "@ecom/resilience";
 import { Redis } from "ioredis";
 import { InstanceRouting } from "./fetch/balancer.ts";
@@ -31,6 +34,11 @@ export interface ControlPlaneOptions {
   prefix: string;
   /** The resilience settings from the environment, which live overrides are merged over. */
   baseResilience: ResilienceConfigInput;
+  /**
+   * The gateway's rate limiter and its settings from the environment: `rateLimit.rules` / `rateLimit.onRedisDown`
+   * of the live configuration replace them while set.
+   */
+  rateLimit?: { limiter: RateLimiter; rules?: readonly RateLimitRuleInput[] | undefined; onRedisDown: RedisDownPolicy } | undefined;
   /** @default 2000 */
   resyncIntervalMs?: number;
   logger: Logger;
@@ -120,12 +128,22 @@ export function createControlPlane(options: ControlPlaneOptions): ControlPlane {
           schema: platformConfigSchema,
           logger: options.logger,
           metricsRegistry: options.metrics.registry,
-          apply: (config: PlatformConfig) => {
+          apply: (config: PlatformConfig, version) => {
             // Everything is checked before anything changes: a refused version leaves every setting as it was.
             const resilience = withLiveResilience(options.baseResilience, config.resilience);
             server.callPath.policies.update(resilience);
             routing?.update({ balancer: config.balancer, canary: config.canary });
             flags = config.flags;
+            // Validated with the document; a key the document does not set leaves the env's setting in force.
+            const rateLimit = options.rateLimit;
+            rateLimit?.limiter.update({
+              rules:
+                getPath(version.doc, "rateLimit.rules") === undefined
+                  ? (rateLimit.rules ?? DEFAULT_RATE_LIMIT_RULES)
+                  : config.rateLimit.rules,
+              onRedisDown:
+                getPath(version.doc, "rateLimit.onRedisDown") === undefined ? rateLimit.onRedisDown : config.rateLimit.onRedisDown,
+            });
           },
         });
         await live.start();

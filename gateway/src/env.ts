@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { rateLimitRulesSchema, redisDownPolicySchema } from "@ecom/ratelimit";
 import { resilienceConfigSchema, type ResilienceConfigInput } from "@ecom/resilience";
 import { cacheHintsSchema } from "./plugins/response-cache.ts";
 import { httpHygieneEnv } from "./http-hygiene.ts";
@@ -109,6 +110,17 @@ export const envSchema = z
     DISCOVERY_RESYNC: durationMs("2s"),
     /** Apply the live configuration (`npm run config`) from Redis. */
     LIVE_CONFIG: booleanFlag(true),
+    // Rate limiting (gateway/src/plugins/rate-limit.ts; README, "Rate limiting").
+    /** Rate-limit operations (default rules: login/register per address and email, a per-address bucket). */
+    RATE_LIMIT: booleanFlag(true),
+    /** `redis`: counters shared by every gateway instance; `memory`: this instance's own (exact for one). */
+    RATE_LIMIT_STORE: z.enum(["redis", "memory"]).default("redis"),
+    /** Prefix of the rate-limit keys in Redis. @default `${CONTROL_PLANE_PREFIX}ratelimit:` */
+    RATE_LIMIT_PREFIX: z.string().min(1).optional(),
+    /** The rules as JSON (replacing the defaults); the live configuration's `rateLimit.rules` overrides them. */
+    RATE_LIMIT_RULES: jsonOf(rateLimitRulesSchema, { asWritten: true }),
+    /** What decides while Redis cannot: `local` (this instance's counters), `allow` or `deny`. */
+    RATE_LIMIT_REDIS_DOWN: redisDownPolicySchema.default("local"),
     ...subgraphUrlEnv,
     // Query limits and HTTP hygiene (README, Query limits): QUERY_MAX_*, QUERY_COST_CONFIG, HTTP_BODY_LIMIT,
     // HTTP_MAX_HEADER_BYTES, CORS_ORIGINS, CORS_CREDENTIALS, TRUST_PROXY, and the subgraph health check period.

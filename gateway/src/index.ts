@@ -8,6 +8,7 @@ import { runUntilSignal, shutdownTimings } from "@ecom/service";
 import { Redis } from "ioredis";
 import { createControlPlane } from "./control-plane.ts";
 import { loadEnv, resilienceConfigOf, subgraphUrlOverrides } from "./env.ts";
+import { createGatewayRateLimit } from "./plugins/rate-limit.ts";
 import { createResponseCachePlugin } from "./plugins/response-cache.ts";
 import { createGatewayServer } from "./server.ts";
 import { readSupergraph } from "./supergraph.ts";
@@ -18,6 +19,18 @@ const logger = createLogger({ service: "gateway", level: env.LOG_LEVEL, pretty: 
 const metrics = createMetrics({ service: "gateway" });
 const verifyToken = createTokenVerifier({ jwksUrl: env.JWKS_URL }, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
 
+// Rate limiting: counters in Redis shared by every instance (or this one's memory), rules live-configurable.
+const rateLimit = env.RATE_LIMIT
+  ? createGatewayRateLimit({
+      redisUrl: env.RATE_LIMIT_STORE === "redis" ? env.REDIS_URL : undefined,
+      prefix: env.RATE_LIMIT_PREFIX ?? `${env.CONTROL_PLANE_PREFIX}ratelimit:`,
+      rules: env.RATE_LIMIT_RULES,
+      onRedisDown: env.RATE_LIMIT_REDIS_DOWN,
+      logger,
+      registry: metrics.registry,
+    })
+  : undefined;
+
 const controlPlane = createControlPlane({
   mode: env.DISCOVERY_MODE,
   liveConfig: env.LIVE_CONFIG,
@@ -25,6 +38,7 @@ const controlPlane = createControlPlane({
   prefix: env.CONTROL_PLANE_PREFIX,
   baseResilience: resilienceConfigOf(env),
   resyncIntervalMs: env.DISCOVERY_RESYNC,
+  rateLimit: rateLimit && { limiter: rateLimit.limiter, rules: env.RATE_LIMIT_RULES, onRedisDown: env.RATE_LIMIT_REDIS_DOWN },
   logger,
   metrics,
 });
@@ -44,6 +58,7 @@ const server = await createGatewayServer({
   verifyToken,
   ...(controlPlane.routing ? { routing: controlPlane.routing } : {}),
   extraChecks: controlPlane.checks,
+  ...(rateLimit ? { rateLimit } : {}),
   limits: limitsFromEnv(env, GATEWAY_LIMIT_DEFAULTS),
   ...(env.HTTP_BODY_LIMIT === undefined ? {} : { bodyLimit: env.HTTP_BODY_LIMIT }),
   ...(env.HTTP_MAX_HEADER_BYTES === undefined ? {} : { maxHeaderBytes: env.HTTP_MAX_HEADER_BYTES }),
@@ -73,6 +88,7 @@ runUntilSignal(
     await server.stop();
     await controlPlane.close();
     cacheRedis?.disconnect();
+    rateLimit?.close();
   },
   { logger, timeoutMs: shutdownTimings(env).forcedExitMs },
 );

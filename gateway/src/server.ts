@@ -29,6 +29,7 @@ import type { InstanceRouting } from "./fetch/balancer.ts";
 import { SubgraphCallPath, type SubgraphFetchStage } from "./fetch/pipeline.ts";
 import { applyHttpHygiene, type HttpHygieneOptions } from "./http-hygiene.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
+import { createRateLimitPlugin, type GatewayRateLimit } from "./plugins/rate-limit.ts";
 import { createLimitsPlugin, type LimitsPlugin } from "./plugins/limits.ts";
 import { createSubgraphHealth, type SubgraphHealth } from "./readiness.ts";
 import { createQueryPlanCache } from "./query-plan-cache.ts";
@@ -43,7 +44,8 @@ export interface GatewayServerDeps {
         Env,
         "SHUTDOWN_DELAY" | "DRAIN_TIMEOUT" | "REQUEST_DEADLINE" | "RESILIENCE_CONFIG" | "SUBGRAPH_CONNECTIONS" | "QUERY_PLAN_CACHE_MIB"
       >
-    >;
+    > &
+    Partial<Pick<Env, "TRUST_PROXY">>;
   logger: Logger;
   metrics: Metrics;
   /** The supergraph SDL (`npm run compose` writes gateway/supergraph.graphql). */
@@ -80,6 +82,12 @@ export interface GatewayServerDeps {
    * @default true
    */
   builtinPlugins?: boolean;
+  /**
+   * Rate limiting (gateway/src/plugins/rate-limit.ts: createGatewayRateLimit), checked after authentication and
+   * before any other plugin's answer (the response cache's).
+   * @default none
+   */
+  rateLimit?: GatewayRateLimit;
   /** Extra Apollo plugins, run after the built-in ones. */
   plugins?: ApolloServerPlugin<GatewayContext>[];
   /**
@@ -157,7 +165,12 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   // SHUTDOWN_DELAY and DRAIN_TIMEOUT: readiness fails first, then in-flight requests finish (packages/service).
   const timings = shutdownTimings(deps.env);
   const app = express();
-  const corsMiddleware = applyHttpHygiene(app, { development: dev, ...deps.hygiene });
+  const corsMiddleware = applyHttpHygiene(app, {
+    development: dev,
+    ...deps.hygiene,
+    // The client address (req.ip) is read through these proxies only (TRUST_PROXY); rate limits key on it.
+    trustProxy: deps.hygiene?.trustProxy ?? deps.env.TRUST_PROXY ?? false,
+  });
   const httpServer = http.createServer({ maxHeaderSize: deps.maxHeaderBytes ?? 16_384 }, app);
   let loaded = false;
   const limits = createLimitsPlugin({
@@ -241,6 +254,18 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       // Before any subgraph call: the limits run in didResolveOperation, ahead of the planner and the executor.
       limits,
       auth,
+      ...(deps.rateLimit
+        ? [
+            createRateLimitPlugin<GatewayContext>({
+              limit: deps.rateLimit,
+              identityOf: (context) => auth.identityOf(context),
+              clientIpOf: (context) => context.clientIp,
+              costOf: (requestContext) => limits.costOf(requestContext),
+              metrics: deps.metrics,
+              logger: deps.logger,
+            }),
+          ]
+        : []),
       ...(deps.plugins ?? []),
     ],
   });
@@ -297,6 +322,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
           deadline: Date.now() + callPath.deadlineMs,
           signal: client.signal,
           canary: canaryPinOf(req.headers["x-canary"]),
+          clientIp: req.ip,
         };
       },
     }),

@@ -184,17 +184,24 @@ function validateSupergraph(sdl: string, source: string, subgraphUrls: Readonly<
 export function createSupergraphControl(options: SupergraphControlOptions): SupergraphControl {
   const overrides = options.subgraphUrls ?? {};
   const logger = options.logger.child({ component: "supergraph" });
-  const reloads = new Counter({
-    name: "gateway_supergraph_reloads_total",
-    help: "Supergraph reloads by outcome: applied, unchanged, rejected.",
-    labelNames: ["outcome"],
-    registers: [options.metrics.registry],
-  });
-  const loadedAt = new Gauge({
-    name: "gateway_supergraph_loaded_timestamp_seconds",
-    help: "When the supergraph being served was loaded (Unix time).",
-    registers: [options.metrics.registry],
-  });
+  // Get-or-create: gateway instances that share a registry (a call path kept across a restart in one process,
+  // as in the tests) share these series rather than failing to register them twice.
+  const registry = options.metrics.registry;
+  const reloads =
+    (registry.getSingleMetric("gateway_supergraph_reloads_total") as Counter<"outcome"> | undefined) ??
+    new Counter({
+      name: "gateway_supergraph_reloads_total",
+      help: "Supergraph reloads by outcome: applied, unchanged, rejected.",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+  const loadedAt =
+    (registry.getSingleMetric("gateway_supergraph_loaded_timestamp_seconds") as Gauge | undefined) ??
+    new Gauge({
+      name: "gateway_supergraph_loaded_timestamp_seconds",
+      help: "When the supergraph being served was loaded (Unix time).",
+      registers: [registry],
+    });
   let loaded: LoadedSupergraph = {
     id: sdlId(options.initialSdl),
     sdl: options.initialSdl,

@@ -4,7 +4,9 @@
  *
  * - raw BullMQ: producers `queue.add` one job each, a worker (same concurrency) completes them with a no-op.
  * - events: producers commit one transaction each (an outbox row, as a service's state change would), the relay
- *   sends them (LISTEN/NOTIFY, batches), a consumer applies each in its own transaction (inbox row + one effect row).
+ *   sends them (adaptive polling, batches of what is committed), a consumer applies them (inbox row + one effect row
+ *   each; the jobs in hand share a transaction, a savepoint each). The relay and the consumer run with the
+ *   defaults a worker runs with.
  * Rounds alternate raw / events (the machine is shared and noisy); the table shows medians, the ratio and the
  * p50/p99 end-to-end lag (commit to effect). The transactions here go through `pgDatabase` (plain pg); services
  * run the same SQL through Prisma's interactive transactions, which add a little per transaction.
@@ -116,8 +118,6 @@ async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise
     prefix,
     logger,
     registry,
-    batchSize: 200,
-    pollIntervalMs: 200,
   });
   await consumer.ready();
   await relay.start();

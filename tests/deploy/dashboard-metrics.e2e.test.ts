@@ -1,6 +1,6 @@
 /**
- * Every metric the Grafana dashboards query is exposed by a real process's /metrics: the gateway and a subgraph
- * are started and scraped after serving a request. Metrics that parallel work is adding are listed in
+ * Every metric the Grafana dashboards query is exposed by a real process's /metrics: the gateway, a subgraph and a
+ * worker (the search worker: consumers and a relay) are started and scraped after serving a request. Metrics that parallel work is adding are listed in
  * PENDING_METRICS (scripts/observability.ts); one that starts being exposed must leave that list, so the check
  * tightens as the work lands.
  */
@@ -20,13 +20,20 @@ const DASHBOARDS = path.join(ROOT_DIR, "observability/grafana/dashboards");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "dashboard-metrics-"));
 const processes: RunningProcess[] = [];
 let db: TestDatabase | undefined;
+let searchDb: TestDatabase | undefined;
 const origins: Record<string, string> = {};
 
-async function start(name: string, workspace: string, readyMessage: string, env: Record<string, string>): Promise<string> {
+async function start(
+  name: string,
+  workspace: string,
+  readyMessage: string,
+  env: Record<string, string>,
+  entry = "src/index.ts",
+): Promise<string> {
   const proc = await startProcess({
     name,
     command: process.execPath,
-    args: ["--import", TSX, "src/index.ts"],
+    args: ["--import", TSX, entry],
     cwd: path.join(ROOT_DIR, workspace),
     env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", INTERNAL_SECRET, ...env },
   });
@@ -44,8 +51,17 @@ async function start(name: string, workspace: string, readyMessage: string, env:
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase(inject("testRun"), "products");
+  const run = inject("testRun");
+  db = await createTestDatabase(run, "products");
+  searchDb = await createTestDatabase(run, "search");
   origins["products"] = await start("products", "subgraphs/products", "products subgraph ready", { DATABASE_URL: db.url });
+  origins["search-worker"] = await start(
+    "search worker",
+    "subgraphs/search",
+    "search worker ready",
+    { DATABASE_URL: searchDb.url, REDIS_URL: run.redisUrl, QUEUE_PREFIX: `${run.redisPrefix}dashboard`, RELAY_POLL_INTERVAL: "100ms" },
+    "src/worker.ts",
+  );
   const composed = composeSupergraph(readSubgraphSources().filter((s) => s.name === "products"));
   if (!composed.ok) throw new Error(composed.errors.join("\n"));
   writeFileSync(path.join(tmp, "supergraph.graphql"), composed.supergraphSdl);
@@ -66,17 +82,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop(5000)));
   await db?.[Symbol.asyncDispose]();
+  await searchDb?.[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 describe("the metrics the dashboards query", () => {
-  it("are exposed by the gateway or a subgraph, or are listed as pending", async () => {
+  it("are exposed by the gateway, a subgraph or a worker, or are listed as pending", async () => {
     const exposed = new Set<string>();
     for (const origin of Object.values(origins)) {
       const text = await (await fetch(`${origin}/metrics`)).text();
       for (const s of exposedSeries(text)) exposed.add(s);
     }
     expect(exposed).toContain("http_request_duration_seconds_bucket");
+    expect(exposed, "the worker was scraped").toContain("queue_jobs");
     const queried = new Set(
       readdirSync(DASHBOARDS)
         .filter((f) => f.endsWith(".json"))

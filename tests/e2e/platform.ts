@@ -300,6 +300,8 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
             JWKS_URL: `${subgraphs.users.origin}/.well-known/jwks.json`,
             // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
             SUBGRAPH_TIMEOUT: "20s",
+            // Rate-limit counters of this platform only (other files' gateways share the Redis and the address).
+            RATE_LIMIT_PREFIX: `${queuePrefix}:ratelimit:`,
             ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphs[name].url])),
             ...(await options.gatewayEnv?.(subgraphs)),
           },

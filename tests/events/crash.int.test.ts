@@ -2,10 +2,14 @@
  * The outbox under crashes, with real worker processes: the products worker relays (and is made to SIGKILL itself at
  * an exact point with the test-only EVENTS_FAULT_POINT), the search worker consumes. Real Postgres, Redis, BullMQ.
  */
+import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { parsePgUrl } from "@ecom/db";
 import { eventQueueName } from "@ecom/events";
+import { makeMessage } from "@ecom/events/testing";
 import { createTestDatabase, sql, type TestDatabase } from "@ecom/testing";
 import { commitProduct, jobsWithId, poolOf, privatePrefix, publishedBy, startWorker, waitFor, type Worker } from "./support.ts";
 
@@ -175,6 +179,111 @@ describe("outbox relay and consumers under crashes (real processes)", { timeout:
         `order of ${id}`,
       ).toEqual([1, 2, 3, 4, 5]);
     }
+  });
+
+  it("has no second effect when a consumer died after its commit but before acknowledging the job", async () => {
+    const prefix = privatePrefix(run);
+    const queues = queuesOf(prefix);
+    const pool = poolOf(products.url);
+    cleanup.push(() => pool.end());
+    await sql(products.url, "UPDATE outbox SET published_at = now() WHERE published_at IS NULL");
+    // A short lock: the dead worker's job goes back to the queue seconds after the crash, not BullMQ's 30 s.
+    const lock = { EVENTS_LOCK_DURATION: "2s" };
+    track(await startWorker({ service: "products", databaseUrl: products.url, run, prefix }));
+    const doomed = track(
+      await startWorker({
+        service: "search",
+        databaseUrl: search.url,
+        run,
+        prefix,
+        env: { ...lock, EVENTS_FAULT_POINT: "consumer:after-commit" },
+      }),
+    );
+
+    const { productId, messageId } = await commitProduct(pool, "Committed, never acknowledged");
+    expect(await doomed.process.exited).toBeNull();
+    expect(doomed.process.child.signalCode).toBe("SIGKILL");
+    expect(doomed.process.output()).toContain("fault injection: SIGKILL at consumer:after-commit");
+    // The effect and the inbox row committed; BullMQ still holds the job as active (never completed).
+    const inbox = () => sql(search.url, "SELECT count(*)::int AS n FROM inbox WHERE message_id = $1", [messageId]);
+    expect(await inbox()).toEqual([{ n: 1 }]);
+    expect(await sql(search.url, "SELECT name, product_version FROM search_documents WHERE product_id = $1", [productId])).toEqual([
+      { name: "Committed, never acknowledged", product_version: 1 },
+    ]);
+    expect(await queues.search.getJobState(messageId)).toBe("active");
+
+    // A new worker: the lapsed lock sends the job back, the inbox knows it, the handler does not run again.
+    const survivor = track(await startWorker({ service: "search", databaseUrl: search.url, run, prefix, env: lock }));
+    await waitFor(async () => (await queues.search.getJobState(messageId)) === "completed", "the redelivered job to complete", 60_000);
+    const consumed = await (await fetch(`${survivor.origin}/metrics`)).text();
+    const outcome = (name: string) =>
+      consumed
+        .split("\n")
+        .filter((l) => l.startsWith("events_consumed_total{") && l.includes('queue="events.search"') && l.includes(`outcome="${name}"`))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    expect(outcome("duplicate")).toBe(1);
+    expect(outcome("applied")).toBe(0);
+    expect(await inbox()).toEqual([{ n: 1 }]);
+    expect(await sql(search.url, "SELECT count(*)::int AS n FROM search_documents WHERE product_id = $1", [productId])).toEqual([{ n: 1 }]);
+    expect(await jobsWithId(queues.search, messageId)).toBe(1);
+  });
+
+  it("finishes the job in hand on SIGTERM: its effect commits once, the job completes, then exit 0", async () => {
+    const prefix = privatePrefix(run);
+    const queues = queuesOf(prefix);
+    const worker = track(await startWorker({ service: "search", databaseUrl: search.url, run, prefix }));
+    const productId = randomUUID();
+    const message = makeMessage("product.created.v1", productId, 1, {
+      productId,
+      sku: "SIG-0001",
+      name: "Finished before exit",
+      description: "Was in hand at SIGTERM.",
+      priceAmount: 1999,
+      currency: "USD",
+      categoryId: randomUUID(),
+    });
+    // The test holds the message's inbox key in an open transaction: the worker's transaction waits on it, so the
+    // job is in hand, for certain, when the signal arrives.
+    const blocker = new pg.Client(parsePgUrl(search.url));
+    await blocker.connect();
+    cleanup.push(() => blocker.end());
+    await blocker.query("BEGIN");
+    await blocker.query("INSERT INTO inbox (consumer, message_id, type) VALUES ($1, $2, $3)", [
+      eventQueueName("search"),
+      message.id,
+      message.type,
+    ]);
+    await queues.search.add(message.type, message, { jobId: message.id, attempts: 3, backoff: { type: "fixed", delay: 50 } });
+    await waitFor(
+      async () =>
+        (await queues.search.getJobState(message.id)) === "active" &&
+        (
+          await sql<{ n: number }>(
+            search.url,
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+          )
+        )[0]!.n > 0,
+      "the worker's transaction to wait on the held inbox key",
+    );
+
+    worker.process.child.kill("SIGTERM");
+    // Draining: not ready any more, still running, the job still in hand.
+    await waitFor(async () => (await fetch(`${worker.origin}/health/ready`)).status === 503, "readiness to turn false");
+    expect(worker.process.child.exitCode).toBeNull();
+    expect(await queues.search.getJobState(message.id)).toBe("active");
+
+    await blocker.query("ROLLBACK");
+    expect(await worker.process.exited).toBe(0);
+    const job = await queues.search.getJob(message.id);
+    expect(await job!.getState()).toBe("completed");
+    expect(job!.failedReason).toBeFalsy();
+    expect(job!.stalledCounter ?? 0).toBe(0);
+    expect(await sql(search.url, "SELECT count(*)::int AS n FROM inbox WHERE message_id = $1", [message.id])).toEqual([{ n: 1 }]);
+    expect(await sql(search.url, "SELECT name FROM search_documents WHERE product_id = $1", [productId])).toEqual([
+      { name: "Finished before exit" },
+    ]);
+    expect(worker.process.output()).toContain('"msg":"message applied"');
+    expect(worker.process.output()).toContain('"msg":"stopped"');
   });
 
   it("stops gracefully on SIGTERM: exit 0, readiness off first", async () => {

@@ -18,14 +18,14 @@ describe("npm start -- --scale", () => {
     expect(() => parseScaleArgs(["--scale"], names)).toThrow("--scale needs name=count");
   });
 
-  it("adds instances on ports 100 apart and switches every subgraph and the gateway to registry mode", () => {
+  it("adds instances on ports 1000 apart, clear of the workers' ports, and switches every subgraph and the gateway to registry mode", () => {
     const all = deployables(ROOT_DIR, 4000);
     const scaled = withScale(all, { products: 3 });
-    const products = scaled.filter((d) => d.dir === all.find((x) => x.name === "products")!.dir);
+    const products = scaled.filter((d) => d.kind === "subgraph" && d.dir === all.find((x) => x.name === "products")!.dir);
     expect(products.map((d) => [d.name, d.port])).toEqual([
       ["products", 4002],
-      ["products-2", 4102],
-      ["products-3", 4202],
+      ["products-2", 5002],
+      ["products-3", 6002],
     ]);
     for (const d of scaled.filter((x) => x.kind === "subgraph" || x.kind === "gateway")) expect(d.env["DISCOVERY_MODE"]).toBe("registry");
     expect(new Set(scaled.map((d) => d.port)).size).toBe(scaled.length);

@@ -67,6 +67,8 @@ const orderItem = z.object({
   currency: currency(),
 });
 
+const reservationItem = z.object({ productId: uuid(), quantity: z.number().int().min(1) });
+
 const paymentFacts = {
   paymentId: uuid(),
   orderId: uuid(),
@@ -137,6 +139,104 @@ export const catalogue = {
     "A charge was declined by the provider (with its decline code).",
   ),
   "payment.refunded.v1": event("payment.refunded.v1", "payment", z.object(paymentFacts), "A captured payment was refunded in full."),
+  // The checkout saga (orders' orchestrator, packages/saga) and its participants. Commands carry the saga's
+  // idempotency keys (the reservation id, the charge and refund keys); each reply is an event to events.orders.
+  "reservation.reserve.v1": command(
+    "reservation.reserve.v1",
+    "reservation",
+    "inventory",
+    z.object({ reservationId: uuid(), orderId: uuid(), items: z.array(reservationItem).min(1), ttlMs: z.number().int().min(1000) }),
+    "TCC try: hold the items' stock for an order until the reservation expires (refused after its cancel).",
+  ),
+  "reservation.confirm.v1": command(
+    "reservation.confirm.v1",
+    "reservation",
+    "inventory",
+    z.object({ reservationId: uuid(), orderId: uuid() }),
+    "TCC confirm: deduct the held stock for good (idempotent).",
+  ),
+  "reservation.release.v1": command(
+    "reservation.release.v1",
+    "reservation",
+    "inventory",
+    z.object({ reservationId: uuid(), orderId: uuid(), reason: z.string().min(1).max(500) }),
+    "TCC cancel: give the held (or deducted) stock back; before its try, leave a marker that refuses the late try.",
+  ),
+  "reservation.reserved.v1": event(
+    "reservation.reserved.v1",
+    "reservation",
+    z.object({
+      reservationId: uuid(),
+      orderId: uuid(),
+      items: z.array(reservationItem).min(1),
+      expiresAt: z.iso.datetime({ offset: true }),
+    }),
+    "Stock was reserved for an order (TCC try succeeded).",
+  ),
+  "reservation.rejected.v1": event(
+    "reservation.rejected.v1",
+    "reservation",
+    z.object({
+      reservationId: uuid(),
+      orderId: uuid(),
+      stage: z.enum(["reserve", "confirm"]),
+      reason: z.enum(["out_of_stock", "unknown_product", "cancelled", "expired"]),
+      detail: z.string().max(1000),
+      productIds: z.array(uuid()).default([]),
+    }),
+    "A try or a confirm was refused (out of stock, unknown product, cancelled before its try, expired).",
+  ),
+  "reservation.confirmed.v1": event(
+    "reservation.confirmed.v1",
+    "reservation",
+    z.object({ reservationId: uuid(), orderId: uuid() }),
+    "A reservation's stock was deducted (TCC confirm).",
+  ),
+  "reservation.released.v1": event(
+    "reservation.released.v1",
+    "reservation",
+    z.object({
+      reservationId: uuid(),
+      orderId: uuid(),
+      /** held: held stock given back; deducted: a confirmed reservation's stock put back; none: nothing was held (marker left). */
+      returned: z.enum(["held", "deducted", "none"]),
+      reason: z.string().min(1).max(500),
+    }),
+    "A reservation was cancelled (TCC cancel), with what was given back.",
+  ),
+  "payment.charge.v1": command(
+    "payment.charge.v1",
+    "payment",
+    "payments",
+    z.object({
+      orderId: uuid(),
+      buyerId: uuid(),
+      amount: z.number().int().min(0).max(2_147_483_647),
+      currency: currency(),
+      paymentToken: z.string().min(1).max(100),
+      idempotencyKey: z.string().min(1).max(200),
+    }),
+    "Charge an order (idempotent by its key; refused after the charge was voided).",
+  ),
+  "payment.refund.v1": command(
+    "payment.refund.v1",
+    "payment",
+    "payments",
+    z.object({ orderId: uuid(), chargeKey: z.string().min(1).max(200), refundKey: z.string().min(1).max(200) }),
+    "Undo an order's charge: refund it if captured; void it if it never happened (a late charge is then refused).",
+  ),
+  "payment.voided.v1": event(
+    "payment.voided.v1",
+    "payment",
+    z.object({ orderId: uuid(), chargeKey: z.string().min(1), outcome: z.enum(["voided", "declined", "refunded"]) }),
+    "A refund found nothing to refund: the charge never happened (now voided), was declined, or was refunded already.",
+  ),
+  "payment.rejected.v1": event(
+    "payment.rejected.v1",
+    "payment",
+    z.object({ orderId: uuid(), chargeKey: z.string().min(1), reason: z.string().min(1).max(1000) }),
+    "A charge was refused before the provider saw it (invalid request, or voided before it arrived).",
+  ),
   "notification.deliver.v1": command(
     "notification.deliver.v1",
     "notification",

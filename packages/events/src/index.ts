@@ -4,7 +4,7 @@ export { subscriptions, eventQueueName, commandQueueName, queuesFor, typesOfQueu
 export type { SubscribingService, SubscribedEvent, CommandOf } from "./topology.ts";
 export { envelopeSchema, parseMessage, currentMessage, runWithMessage } from "./envelope.ts";
 export type { Message, ParseResult } from "./envelope.ts";
-export { createOutbox, InvalidMessageError, isInvalidMessageError, OUTBOX_CHANNEL } from "./outbox.ts";
+export { createOutbox, InvalidMessageError, isInvalidMessageError } from "./outbox.ts";
 export type { Outbox, OutgoingMessage, SqlTransaction } from "./outbox.ts";
 export { createOutboxRelay, jobOptionsOf } from "./relay.ts";
 export type { OutboxRelay, OutboxRelayOptions, DeliveryOptions } from "./relay.ts";

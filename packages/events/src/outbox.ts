@@ -63,11 +63,8 @@ export interface Outbox {
   write<T extends MessageType>(tx: SqlTransaction, message: OutgoingMessage<T>): Promise<Message<T>>;
 }
 
-/** Postgres channel the outbox notifies on commit; relays LISTEN to it to send at once instead of at the next poll. */
-export const OUTBOX_CHANNEL = "ecom_outbox";
-
-// One statement: bump the aggregate's stream version (row lock until commit), insert the row with it, and queue a
-// NOTIFY (delivered at commit; identical notifications of one transaction are folded into one by Postgres).
+// One statement: bump the aggregate's stream version (row lock until commit) and insert the row with it. No NOTIFY:
+// it would serialize the commits of every writer (see relay.ts, "Latency"); the relay polls.
 const INSERT_SQL = `
 WITH stream AS (
   INSERT INTO outbox_streams AS s (aggregate_type, aggregate_id, version) VALUES ($1, $2, 1)
@@ -76,7 +73,7 @@ WITH stream AS (
 )
 INSERT INTO outbox (id, type, queues, aggregate_type, aggregate_id, aggregate_version, occurred_at, correlation_id, causation_id, payload)
 SELECT $3::uuid, $4, $5::text[], $1, $2, stream.version, now(), $6, $7, $8::jsonb
-FROM stream CROSS JOIN (SELECT pg_notify('${OUTBOX_CHANNEL}', '')) AS notified
+FROM stream
 RETURNING aggregate_version AS "version", to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt"`;
 
 /** The outbox of the service `producer` (e.g. `products`). */

@@ -12,6 +12,18 @@ import { catalogue, definitionOf, type EventType, type MessageType } from "./cat
 export const subscriptions = {
   search: ["product.created.v1", "product.updated.v1", "stock.changed.v1"],
   inventory: ["product.created.v1"],
+  /** The checkout saga's orchestrator: its participants' replies. */
+  orders: [
+    "reservation.reserved.v1",
+    "reservation.rejected.v1",
+    "reservation.confirmed.v1",
+    "reservation.released.v1",
+    "payment.captured.v1",
+    "payment.declined.v1",
+    "payment.refunded.v1",
+    "payment.voided.v1",
+    "payment.rejected.v1",
+  ],
   notifications: [
     "user.registered.v1",
     "order.placed.v1",

@@ -22,8 +22,8 @@ export function workerEnvShape(name: SubgraphName) {
     /** Run the outbox relay in this process (turn off to scale consumers without more relays). */
     RELAY_ENABLED: booleanFlag(true),
     RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
-    /** Idle poll interval of the relay (a commit wakes it at once through LISTEN/NOTIFY). */
-    RELAY_POLL_INTERVAL: durationMs("1s"),
+    /** Longest wait of the relay between polls, reached when idle (it polls every 20 ms while rows keep coming). */
+    RELAY_POLL_INTERVAL: durationMs("500ms"),
     /** Sent outbox rows are deleted after this long. */
     OUTBOX_RETENTION: durationMs("168h"),
     /** Applied message ids are remembered this long (a redelivery after that would apply again). */
@@ -32,6 +32,8 @@ export function workerEnvShape(name: SubgraphName) {
     EVENTS_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
     /** First retry delay (exponential backoff: doubled each attempt). */
     EVENTS_BACKOFF: durationMs("1s"),
+    /** A job in hand is redelivered this long after its worker died (the lock it stops renewing lapses). */
+    EVENTS_LOCK_DURATION: durationMs("30s"),
     /** TEST ONLY: SIGKILL this process at a fault point (see packages/events/src/faults.ts). Never set it in production. */
     EVENTS_FAULT_POINT: z.enum(FAULT_POINTS).optional(),
   };
@@ -52,5 +54,6 @@ export interface WorkerEnv {
   INBOX_RETENTION: number;
   EVENTS_ATTEMPTS: number;
   EVENTS_BACKOFF: number;
+  EVENTS_LOCK_DURATION: number;
   EVENTS_FAULT_POINT?: (typeof FAULT_POINTS)[number] | undefined;
 }

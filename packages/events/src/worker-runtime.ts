@@ -137,6 +137,7 @@ export function createWorkerRuntime(options: WorkerRuntimeOptions): WorkerRuntim
           logger,
           registry,
           concurrency: env.WORKER_CONCURRENCY,
+          lockDurationMs: env.EVENTS_LOCK_DURATION,
           faults,
         }),
       );

@@ -242,6 +242,79 @@ describe("outbox, relay and consumer", () => {
     expect(Object.fromEntries(outcomes)).toMatchObject({ applied: 1, duplicate: 4 });
   });
 
+  it("applies the jobs in hand in one transaction, and a failing handler fails only its own job", async () => {
+    const prefix = privatePrefix(run);
+    const queueName = eventQueueName("search");
+    const queue = new Queue(queueName, { connection: redis, prefix });
+    closers.push(() => queue.close());
+    await db.pool.query("CREATE TABLE applied_in (message_id uuid NOT NULL, txid bigint NOT NULL)");
+    let poisonRuns = 0;
+    const record = async (message: Message, tx: PgTransaction) => {
+      if (message.type === "product.created.v1" && message.payload.name === "Poison") {
+        poisonRuns += 1;
+        // Written before the throw: the rollback must take it back.
+        await tx.$executeRawUnsafe("INSERT INTO applied_in VALUES ($1, txid_current())", message.id);
+        throw new Error("poison");
+      }
+      await tx.$executeRawUnsafe("INSERT INTO applied_in VALUES ($1, txid_current())", message.id);
+    };
+    const consumer = createConsumer({
+      queue: queueName,
+      db: pgDatabase(db.pool),
+      handlers: { "product.created.v1": record, "product.updated.v1": record, "stock.changed.v1": record },
+      connection: { url: run.redisUrl },
+      prefix,
+      logger,
+      registry: metrics.registry,
+      concurrency: 8,
+      autorun: false,
+    });
+    closers.push(() => consumer.close());
+    const message = (name: string): Message => {
+      const id = randomUUID();
+      return {
+        id: randomUUID(),
+        type: "product.created.v1",
+        aggregateType: "product",
+        aggregateId: id,
+        aggregateVersion: 1,
+        occurredAt: new Date().toISOString(),
+        correlationId: `corr-${name}`,
+        causationId: null,
+        producer: "products",
+        payload: product(id, name),
+      };
+    };
+    const good = Array.from({ length: 30 }, (_, i) => message(`Good ${i}`));
+    const poison = message("Poison");
+    const all = [...good.slice(0, 15), poison, ...good.slice(15)];
+    // All waiting before the worker starts: it takes 8 at once, which the runner applies together.
+    await queue.addBulk(
+      all.map((m) => ({ name: m.type, data: m, opts: { jobId: m.id, attempts: 2, backoff: { type: "fixed", delay: 20 } } })),
+    );
+    void consumer.worker.run();
+    await waitFor(
+      async () => (await queue.getCompletedCount()) === good.length && (await queue.getFailedCount()) === 1,
+      "30 completed jobs and a failed one",
+    );
+
+    const applied = (await db.pool.query<{ message_id: string; txid: string }>("SELECT message_id, txid::text FROM applied_in")).rows;
+    // Each good message's effect exactly once (its batch's rolled-back run left nothing), none of the poison's.
+    expect(applied.map((r) => r.message_id).sort()).toEqual(good.map((m) => m.id).sort());
+    const byTransaction = new Map<string, number>();
+    for (const row of applied) byTransaction.set(row.txid, (byTransaction.get(row.txid) ?? 0) + 1);
+    const perTransaction = [...byTransaction.values()];
+    expect(perTransaction.length, `messages per transaction: ${perTransaction.join(", ")}`).toBeLessThan(good.length);
+    expect(Math.max(...perTransaction)).toBeGreaterThan(1);
+    // The poison ran once per attempt (a neighbour's failure does not re-run it), then became a dead letter.
+    expect(poisonRuns).toBe(2);
+    const [failed] = await queue.getFailed();
+    expect(failed).toMatchObject({ id: poison.id, failedReason: "poison", attemptsMade: 2 });
+    const inbox = await db.pool.query<{ message_id: string }>("SELECT message_id FROM inbox WHERE consumer = $1", [queueName]);
+    expect(inbox.rows.map((r) => r.message_id)).not.toContain(poison.id);
+    expect(inbox.rows.filter((r) => good.some((m) => m.id === r.message_id))).toHaveLength(good.length);
+  });
+
   it("refuses handlers that do not match the queue's topology", () => {
     expect(() =>
       createConsumer({

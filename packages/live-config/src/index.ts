@@ -22,7 +22,7 @@ export type {
 } from "./store.ts";
 export { diffDocs, getPath, setPath, parsePath, PathError } from "./paths.ts";
 export type { Change, JsonObject, JsonValue } from "./paths.ts";
-export { platformConfigSchema, flagsSchema, liveResilienceSchema } from "./platform.ts";
-export type { PlatformConfig, LiveResilience } from "./platform.ts";
+export { platformConfigSchema, flagsSchema, liveResilienceSchema, liveRateLimitSchema } from "./platform.ts";
+export type { PlatformConfig, LiveResilience, LiveRateLimit } from "./platform.ts";
 export { runConfigCli } from "./cli.ts";
 export type { ConfigCliOptions } from "./cli.ts";

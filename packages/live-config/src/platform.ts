@@ -6,11 +6,14 @@
  * balancer   strategy and outlier ejection (@ecom/discovery)
  * canary     per subgraph: { version, weight } (@ecom/discovery)
  * flags      feature flags: name -> boolean
+ * rateLimit  the gateway's rate-limit rules (the whole list, replacing the env's or the defaults) and what decides
+ *            while Redis is down (@ecom/ratelimit)
  * resilience request deadline, dedup, and breaker/retry/timeout/bulkhead overrides, for every subgraph
  *            (`defaults`) or one (`overrides.<subgraph>`), merged over the gateway's env settings (@ecom/resilience)
  * ```
  */
 import { balancerConfigSchema, canaryRouteSchema } from "@ecom/discovery";
+import { DEFAULT_RATE_LIMIT_RULES, rateLimitRulesSchema, redisDownPolicySchema } from "@ecom/ratelimit";
 import { policyOverridesSchema } from "@ecom/resilience";
 import { z } from "zod";
 
@@ -24,6 +27,19 @@ export const liveResilienceSchema = z
   })
   .strict();
 
+/**
+ * Live rate limiting of the gateway: `rateLimit.rules` replaces the rules in force as a whole list;
+ * `rateLimit.onRedisDown` the Redis-down policy. The defaults shown (`npm run config -- get rateLimit`) are the
+ * built-in ones; a key not set in the document leaves the gateway's own setting (RATE_LIMIT_RULES,
+ * RATE_LIMIT_REDIS_DOWN, else the built-in defaults) in force.
+ */
+export const liveRateLimitSchema = z
+  .object({
+    rules: rateLimitRulesSchema.default(() => [...DEFAULT_RATE_LIMIT_RULES]),
+    onRedisDown: redisDownPolicySchema.default("local"),
+  })
+  .strict();
+
 /** Feature flags: `flags.<name>` true or false. */
 export const flagsSchema = z.record(z.string().regex(/^[a-zA-Z][\w-]{0,63}$/, "flag names are letters, digits, - and _"), z.boolean());
 
@@ -34,8 +50,10 @@ export const platformConfigSchema = z
     canary: z.record(z.string(), canaryRouteSchema).default({}),
     flags: flagsSchema.default({}),
     resilience: liveResilienceSchema.default({}),
+    rateLimit: liveRateLimitSchema.prefault({}),
   })
   .strict();
 
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 export type LiveResilience = z.infer<typeof liveResilienceSchema>;
+export type LiveRateLimit = z.infer<typeof liveRateLimitSchema>;

@@ -9,7 +9,8 @@
  */
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
-import { postgresOutageReason } from "@ecom/db";
+// The subpath, not the index: the index loads pg, which processes without a database (the gateway) must not ship.
+import { postgresOutageReason } from "@ecom/db/outage";
 import { ErrorCode } from "@ecom/errors";
 import type { Logger, Metrics } from "@ecom/observability";
 import { Counter } from "prom-client";

@@ -1,4 +1,4 @@
-import { loadEnvOrExit, subgraphEnvSchema, type RawEnv, type z } from "@ecom/config";
+import { durationMs, loadEnvOrExit, subgraphEnvSchema, type RawEnv, type z } from "@ecom/config";
 import { workerEnvShape } from "@ecom/events";
 
 /** Configuration of the inventory subgraph: the variables every subgraph has (see subgraphEnvSchema). */
@@ -12,7 +12,11 @@ export function loadEnv(env: RawEnv = process.env): Env {
 }
 
 /** Configuration of the inventory worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
-export const workerEnvSchema = subgraphEnvSchema("inventory", workerEnvShape("inventory"));
+export const workerEnvSchema = subgraphEnvSchema("inventory", {
+  ...workerEnvShape("inventory"),
+  /** How often the job scheduler releases expired reservations. */
+  RESERVATION_SWEEP_INTERVAL: durationMs("5s"),
+});
 
 /** Parses the worker's environment; exits with every problem listed when invalid. */
 export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {

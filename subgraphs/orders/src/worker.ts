@@ -1,28 +1,48 @@
 /**
- * Boots the orders worker: the outbox relay that sends the orders events (order.placed.v1, order.confirmed.v1, order.cancelled.v1). Started as its own process beside the
- * subgraph (`npm start`, one Deployment in Kubernetes); several instances may run.
+ * Boots the orders worker: the checkout saga's orchestrator (it consumes the participants' replies on
+ * events.orders, and a BullMQ job scheduler acts on passed deadlines) and the outbox relay that sends the orders
+ * events and the saga's commands. Started as its own process beside the subgraph (`npm start`, one Deployment in
+ * Kubernetes); several instances may run (saga rows are changed under their row lock).
  */
-import { createWorkerRuntime } from "@ecom/events";
+import { createWorkerRuntime, eventQueueName } from "@ecom/events";
 import { createLogger, createMetrics } from "@ecom/observability";
+import { createSagaTimer } from "@ecom/saga";
 import { runUntilSignal } from "@ecom/service";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadWorkerEnv } from "./env.ts";
+import { createCheckout } from "./saga/checkout.ts";
+import { checkoutOptionsOf } from "./server.ts";
 
 const env = loadWorkerEnv();
 const logger = createLogger({ service: "orders-worker", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "orders-worker" });
 const db = createDatabase(env.DATABASE_URL, {
   applicationName: "orders-worker",
+  // One connection per job in hand, the relay's two (its round and LISTEN), the timer's sweep, and one to spare.
+  max: env.WORKER_CONCURRENCY + 4,
   onQuery: () => metrics.dbStatements.inc(),
   onPoolError: (err) => logger.warn({ err }, "idle database connection failed"),
 });
 
+const checkout = createCheckout(checkoutOptionsOf(env), { logger, registry: metrics.registry });
 const runtime = createWorkerRuntime({ service: "orders", env, logger, metrics, db });
+runtime.consume(eventQueueName("orders"), db.prisma, checkout.handlers());
 runtime.relay();
+const timer = createSagaTimer({
+  orchestrators: [checkout],
+  db: db.prisma,
+  connection: { url: env.REDIS_URL },
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  intervalMs: env.SAGA_SWEEP_INTERVAL,
+  stuckAfterMs: env.SAGA_STUCK_AFTER,
+});
 const { url } = await runtime.start();
+await timer.start();
 logger.info({ url }, "orders worker ready");
 runUntilSignal(
   async () => {
+    await timer.close();
     await runtime.stop();
     await db.close();
   },

@@ -1,10 +1,12 @@
 /**
- * Boots the payments worker: the outbox relay that sends the payments events (payment.captured.v1, payment.declined.v1, payment.refunded.v1). Started as its own process beside the
+ * Boots the payments worker: the checkout saga's charge and refund commands (commands.payments) and the outbox relay
+ * that sends the payments events (payment.captured.v1, payment.declined.v1, payment.refunded.v1, the saga replies). Started as its own process beside the
  * subgraph (`npm start`, one Deployment in Kubernetes); several instances may run.
  */
-import { createWorkerRuntime } from "@ecom/events";
+import { commandQueueName, createWorkerRuntime } from "@ecom/events";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal } from "@ecom/service";
+import { createCheckoutHandlers } from "./consumers/checkout.ts";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadWorkerEnv } from "./env.ts";
 
@@ -13,11 +15,14 @@ const logger = createLogger({ service: "payments-worker", level: env.LOG_LEVEL, 
 const metrics = createMetrics({ service: "payments-worker" });
 const db = createDatabase(env.DATABASE_URL, {
   applicationName: "payments-worker",
+  // One connection per job in hand, the relay's two (its round and LISTEN), and one to spare.
+  max: env.WORKER_CONCURRENCY + 3,
   onQuery: () => metrics.dbStatements.inc(),
   onPoolError: (err) => logger.warn({ err }, "idle database connection failed"),
 });
 
 const runtime = createWorkerRuntime({ service: "payments", env, logger, metrics, db });
+runtime.consume(commandQueueName("payments"), db.prisma, createCheckoutHandlers());
 runtime.relay();
 const { url } = await runtime.start();
 logger.info({ url }, "payments worker ready");

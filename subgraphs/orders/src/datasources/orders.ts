@@ -5,6 +5,10 @@ import { isUuid } from "@ecom/service";
 import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
 import type { NewOrder } from "../domain/place-order.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
+import type { Transaction } from "./prisma.ts";
+
+/** Starts what follows an order's creation (the checkout saga) inside the transaction that creates it. */
+export type OnOrderCreated = (tx: Transaction, order: OrderRecord & { paymentToken: string; items: NewOrder["items"] }) => Promise<void>;
 
 /** An order as resolvers see it (items and timeline are loaded separately, batched). */
 export interface OrderRecord {
@@ -68,7 +72,11 @@ const outbox = createOutbox({ producer: "orders" });
 
 /** Data access of the orders subgraph. Every batch method runs one statement for the whole batch. */
 export class OrdersRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  /** `onCreated` runs in the transaction of each new order (the checkout saga starts there). */
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly onCreated?: OnOrderCreated,
+  ) {}
 
   /** Orders by id, in the order asked (null where missing). */
   async findByIds(ids: readonly string[]): Promise<Array<OrderRecord | null>> {
@@ -136,6 +144,7 @@ export class OrdersRepository {
           aggregateId: row.id,
           payload: { orderId: row.id, buyerId: row.buyerId, totalAmount: row.totalAmount, currency: row.currency, items: order.items },
         });
+        await this.onCreated?.(tx, { ...row, paymentToken: order.paymentToken, items: order.items });
         return row;
       });
       return { created: true, order: created, items: order.items.map((i) => ({ ...i })), timeline: [{ ...PLACED_EVENT, at: now }] };
@@ -192,29 +201,47 @@ export class OrdersRepository {
    * @throws InvalidTransitionError for a transition the state machine refuses.
    */
   async transition(orderId: string, transition: OrderTransition, at: Date = new Date()): Promise<TransitionOutcome | null> {
-    return this.prisma.$transaction(async (tx) => {
-      const current = await tx.order.findUnique({
-        where: { id: orderId },
-        select: { status: true, buyerId: true, totalAmount: true, currency: true },
-      });
-      if (!current) return null;
-      const outcome = applyTransition(current, transition);
-      if (outcome.kind === "unchanged") return outcome;
-      const updated = await tx.order.updateMany({ where: { id: orderId, status: outcome.from }, data: { status: outcome.to } });
-      if (updated.count !== 1) throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
-      await tx.orderEvent.create({ data: { orderId, at, ...outcome.entry } });
-      const facts = { orderId, buyerId: current.buyerId, totalAmount: current.totalAmount, currency: current.currency };
-      if (outcome.to === "CONFIRMED") {
-        await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: outcome.entry.detail } });
-      } else if (outcome.to === "CANCELLED") {
-        await outbox.write(tx, {
-          type: "order.cancelled.v1",
-          aggregateId: orderId,
-          payload: { ...facts, reason: outcome.entry.detail ?? "cancelled" },
-        });
-      }
-      return outcome;
+    return this.prisma.$transaction((tx) => OrdersRepository.transitionIn(tx, orderId, transition, at));
+  }
+
+  /** {@link OrdersRepository.transition} inside the caller's transaction `tx` (the saga's reply handler). */
+  static async transitionIn(
+    tx: Transaction,
+    orderId: string,
+    transition: OrderTransition,
+    at: Date = new Date(),
+  ): Promise<TransitionOutcome | null> {
+    const current = await tx.order.findUnique({
+      where: { id: orderId },
+      select: { status: true, buyerId: true, totalAmount: true, currency: true },
     });
+    if (!current) return null;
+    const outcome = applyTransition(current, transition);
+    if (outcome.kind === "unchanged") return outcome;
+    const updated = await tx.order.updateMany({ where: { id: orderId, status: outcome.from }, data: { status: outcome.to } });
+    if (updated.count !== 1) throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
+    await tx.orderEvent.create({ data: { orderId, at, ...outcome.entry } });
+    const facts = { orderId, buyerId: current.buyerId, totalAmount: current.totalAmount, currency: current.currency };
+    if (outcome.to === "CONFIRMED") {
+      await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: outcome.entry.detail } });
+    } else if (outcome.to === "CANCELLED") {
+      await outbox.write(tx, {
+        type: "order.cancelled.v1",
+        aggregateId: orderId,
+        payload: { ...facts, reason: outcome.entry.detail ?? "cancelled" },
+      });
+    }
+    return outcome;
+  }
+
+  /** Appends a timeline entry in `tx` (a saga step or compensation). */
+  static async appendTimeline(
+    tx: Transaction,
+    orderId: string,
+    entry: { step: string; status: string; detail: string | null },
+    at = new Date(),
+  ) {
+    await tx.orderEvent.create({ data: { orderId, at, ...entry } });
   }
 
   /**

@@ -108,7 +108,32 @@ const factsOf = (p: PaymentRecord) => ({ paymentId: p.id, orderId: p.orderId, bu
 
 /** Data access of the payments subgraph: payments and their append-only ledger (`payment_events`). */
 export class PaymentsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  /**
+   * Over the client, each write is its own transaction; over a transaction (`prisma.$transaction(async (tx) =>
+   * new PaymentsRepository(tx))`: the saga's command handlers), every write joins it, with the handler's inbox row
+   * and reply event.
+   */
+  constructor(private readonly prisma: PrismaClient | Prisma.TransactionClient) {}
+
+  private transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    const client = this.prisma as Partial<PrismaClient>;
+    return typeof client.$transaction === "function" ? (this.prisma as PrismaClient).$transaction(fn) : fn(this.prisma);
+  }
+
+  /** A void marker: a charge with this key arrives too late and is refused (see ChargeVoid in the schema). */
+  async isVoided(idempotencyKey: string): Promise<boolean> {
+    return (await this.prisma.chargeVoid.count({ where: { idempotencyKey } })) > 0;
+  }
+
+  /** Leaves the void marker of a charge that never happened. */
+  async void(idempotencyKey: string, orderId: string): Promise<void> {
+    await this.prisma.chargeVoid.createMany({ data: [{ idempotencyKey, orderId }], skipDuplicates: true });
+  }
+
+  /** Serializes the saga's commands about one charge key until the transaction ends (transactions only). */
+  async lockKey(idempotencyKey: string): Promise<void> {
+    await this.prisma.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${idempotencyKey}))::text`;
+  }
 
   /** Payments by id, in the order asked (null where missing): one statement for the whole batch. */
   async findByIds(ids: readonly string[]): Promise<Array<PaymentRecord | null>> {
@@ -151,7 +176,7 @@ export class PaymentsRepository {
    */
   async createCharge(charge: NewCharge, options: { announce?: boolean } = {}): Promise<PaymentRecord> {
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await this.transaction(async (tx) => {
         const payment = await tx.payment.create({
           data: {
             ...charge,
@@ -195,7 +220,7 @@ export class PaymentsRepository {
   async refundIfCaptured(paymentId: string, refundIdempotencyKey: string): Promise<PaymentRecord | null> {
     if (!isUuid(paymentId)) return null;
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      return await this.transaction(async (tx) => {
         const [payment] = await tx.payment.updateManyAndReturn({
           where: { id: paymentId, status: "CAPTURED" },
           data: { status: "REFUNDED", refundIdempotencyKey },

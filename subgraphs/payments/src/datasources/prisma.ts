@@ -1,5 +1,5 @@
 import { createServiceDatabase, type PrismaAdapterOptions } from "@ecom/db";
-import { PrismaClient } from "../generated/prisma/client.ts";
+import { PrismaClient, type Prisma } from "../generated/prisma/client.ts";
 
 export type { PrismaClient };
 
@@ -10,3 +10,6 @@ export function createDatabase(url: string, options: PrismaAdapterOptions = {}) 
 
 /** What {@link createDatabase} returns. */
 export type Database = ReturnType<typeof createDatabase>;
+
+/** A transaction of the payments database (what the saga's command handlers write through). */
+export type Transaction = Prisma.TransactionClient;

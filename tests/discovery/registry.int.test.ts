@@ -4,7 +4,7 @@ import { createLogger, createMetrics } from "@ecom/observability";
 import { getFreePort } from "@ecom/testing";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { createRegistryWatcher, registerInstance, registryKeys, schemaVersionOf, type RegistryWatcher } from "../src/index.ts";
+import { createRegistryWatcher, registerInstance, registryKeys, schemaVersionOf, type RegistryWatcher } from "@ecom/discovery";
 
 const run = inject("testRun");
 const logger = createLogger({ service: "discovery-test", level: "silent" });

@@ -1,0 +1,12 @@
+export { defineSaga } from "./definition.ts";
+export type { Json, SagaDefinition, SagaStep, StepContext, SagaReply, ReplyMapper, SagaRecord } from "./definition.ts";
+export { startSaga, applyReply, applyDeadline, backoff } from "./state.ts";
+export type { SagaState, SagaStatus, StepState, StepStatus, CompensationLogEntry, Effect, Transition, Timing } from "./state.ts";
+export { insertSaga, lockSaga, saveSaga, dueSagas, readSaga, listSagas, sagaCounts } from "./store.ts";
+export type { StoredSaga, ListSagasOptions } from "./store.ts";
+export { createOrchestrator } from "./orchestrator.ts";
+export type { Orchestrator, OrchestratorOptions, ReplyOutcome } from "./orchestrator.ts";
+export { createSagaTimer, sagaQueueName } from "./timer.ts";
+export type { SagaTimer, SagaTimerOptions } from "./timer.ts";
+export { sagaMetrics } from "./metrics.ts";
+export type { SagaMetrics } from "./metrics.ts";

@@ -1,0 +1,195 @@
+/**
+ * Every `npm run show -- <pattern>` against one real `npm start -- --scale products=2` (registry mode, as the
+ * guide says to run it), started once for the file on ports and names of its own. Each show runs as its own
+ * process, as a person runs it; the test checks its exit status and the lines that say the pattern happened.
+ * The breaker show kills a subgraph (npm start restarts it): it runs last.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { stripVTControlCharacters } from "node:util";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { deleteRedisKeys, ROOT_DIR } from "@ecom/testing";
+
+const TSX = createRequire(import.meta.url).resolve("tsx/cli");
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(args: string[], env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [TSX, ...args], {
+    cwd: ROOT_DIR,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => stripVTControlCharacters(out), exited };
+}
+
+/** Pids of processes whose environment contains `needle` (whatever is left of the platform, however started). */
+function processesWithEnv(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return pids;
+}
+
+describe("npm run show", () => {
+  const testRun = inject("testRun");
+  const databasePrefix = `${testRun.prefix}_guide`;
+  // Subgraphs +1..+7, workers +101..+107, the dashboard +90, products-2 +1002: a range of its own.
+  const basePort = 30_000 + Math.floor(Math.random() * 300) * 10;
+  const env = {
+    NODE_ENV: "development",
+    POSTGRES_ADMIN_URL: testRun.adminUrl,
+    REDIS_URL: testRun.redisUrl,
+    DATABASE_PREFIX: databasePrefix,
+    START_BASE_PORT: String(basePort),
+    CONTROL_PLANE_PREFIX: `${testRun.redisPrefix}guide:`,
+    LOG_LEVEL: "info",
+  };
+  let platform: Started | undefined;
+
+  beforeAll(async () => {
+    platform = run(["scripts/start.ts", "--scale", "products=2"], env);
+    const deadline = Date.now() + 330_000;
+    let exited = false;
+    void platform.exited.then(() => (exited = true));
+    while (!platform.output().includes("The platform is running.")) {
+      if (exited || Date.now() > deadline) throw new Error(`npm start did not come up. Output:\n${platform.output().slice(-20_000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }, 360_000);
+
+  afterAll(async () => {
+    if (platform) {
+      platform.child.kill("SIGINT");
+      await Promise.race([platform.exited, new Promise((r) => setTimeout(r, 30_000))]);
+    }
+    for (const pid of processesWithEnv(`DATABASE_PREFIX=${databasePrefix}`)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    // The platform's queues are named by its DATABASE_PREFIX, outside the run's Redis prefix.
+    await deleteRedisKeys(testRun.redisUrl, `${databasePrefix}:`);
+  }, 60_000);
+
+  async function show(pattern: string): Promise<{ code: number | null; output: string }> {
+    const s = run(["scripts/show/index.ts", pattern], env);
+    const code = await s.exited;
+    return { code, output: s.output() };
+  }
+
+  it(
+    "splitting: lists the subgraphs and their entities, and Postgres refuses orders' role the users database",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("splitting");
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/Product\s+owned by products \(.*\); extended by inventory \(stock, inStock\); referenced by orders, search/);
+      expect(output).toMatch(/User\s+owned by users .*extended by .*notifications \(notifications\)/);
+      expect(output).toContain(`${databasePrefix}_orders on its own database: SELECT count(*) FROM orders -> `);
+      expect(output).toMatch(
+        new RegExp(`${databasePrefix}_orders on ${databasePrefix}_users: .* refused by Postgres: 42501 permission denied for database`),
+      );
+    },
+  );
+
+  it(
+    "communication: prints the gateway's query plan and follows one event by its correlation id into the consumers' logs",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("communication");
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/Fetch\(users\)/);
+      expect(output).toContain("in this order: users -> orders ->");
+      expect(output).toMatch(/products outbox: product\.created\.v1 \S+ written at .* for events\.inventory, events\.search/);
+      expect(output).toMatch(/events\.inventory: job \S+ completed .* inventory inbox/);
+      expect(output).toMatch(/inventory outbox: stock\.changed\.v1/);
+      expect(output).toMatch(/search\(".*"\) finds it through search's own read model; stock 5/);
+      const correlationId = /x-correlation-id: (show-[0-9a-f]+)/.exec(output)?.[1];
+      expect(correlationId).toBeDefined();
+      // The consumers log each message with the correlation id of the request that caused it (pretty logs: one
+      // field a line, prefixed with the process name).
+      for (const worker of ["inventory-worker", "search-worker"]) {
+        expect(platform!.output()).toMatch(new RegExp(`^\\[${worker}\\]\\s+correlationId: "${correlationId}"`, "m"));
+      }
+    },
+  );
+
+  it(
+    "discovery: a new products instance appears in the registry, takes traffic, leaves, and nothing fails",
+    { timeout: 180_000 },
+    async () => {
+      const { code, output } = await show("discovery");
+      expect(code, output).toBe(0);
+      expect(output.match(/^\s*[\d.]+s {2}:\d+ stable {2}http:\/\/127\.0\.0\.1:\d+\/graphql/gm)).toHaveLength(2);
+      expect(output).toMatch(/appeared in the registry after [\d.]+ s/);
+      expect(output).toMatch(/with it: 30 requests -> .*:\d+ stable [1-9]\d*, none failed/);
+      expect(output).toMatch(/gone from the registry after \d+ ms/);
+      expect(output).toMatch(/after: 30 requests -> .*, none failed/);
+    },
+  );
+
+  it(
+    "config: a 1 ms deadline set live changes the gateway's answers within a second, and the rollback restores them",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("config");
+      expect(code, output).toBe(0);
+      expect(output).toContain("resilience.deadlineMs: (default) -> 1");
+      expect(output).toMatch(/\d+ ms after the change: refused: SUBGRAPH_UNAVAILABLE: .*reason "deadline exceeded"/);
+      expect(output).toMatch(/restored the document of version \d+ \(resilience\.deadlineMs\)/);
+      expect(output).toMatch(/\d+ ms after the rollback: answered: \d+ products/);
+    },
+  );
+
+  it("canary: about 10% of 200 requests reach the v2 instance, pins are obeyed, the route is put back", { timeout: 180_000 }, async () => {
+    const { code, output } = await show("canary");
+    expect(code, output).toBe(0);
+    const split = /stable (\d+) \([\d.]+%\), v2 (\d+) \(([\d.]+)%\), none failed/.exec(output);
+    expect(split, output).not.toBeNull();
+    expect(Number(split![1]) + Number(split![2])).toBeGreaterThanOrEqual(200);
+    expect(output).toContain("x-canary: always -> stable 0, v2 10");
+    expect(output).toContain("x-canary: never -> stable 10, v2 0");
+    expect(output).toContain("canary.products back to its default");
+  });
+
+  it(
+    "breaker: inventory killed, the breaker goes OPEN with partial answers, probes HALF_OPEN, CLOSED once npm start restarted it",
+    { timeout: 240_000 },
+    async () => {
+      const { code, output } = await show("breaker");
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/killed with SIGKILL/);
+      expect(output).toContain("breaker of inventory: CLOSED -> OPEN");
+      expect(output).toMatch(/partial: 2 products resolved, product\.stock SUBGRAPH_UNAVAILABLE reason "circuit open" breakerState OPEN/);
+      expect(output).toContain("breaker of inventory: OPEN -> HALF_OPEN");
+      expect(output).toContain("breaker of inventory: HALF_OPEN -> CLOSED");
+      expect(output).toMatch(/inventory restarted, probes passed: complete: 2 products/);
+      expect(platform!.output()).toMatch(/\[inventory\] exited unexpectedly/);
+    },
+  );
+
+  it("an unknown pattern is refused with the list of patterns", { timeout: 60_000 }, async () => {
+    const { code, output } = await show("nope");
+    expect(code).toBe(2);
+    expect(output).toContain('no pattern "nope"');
+    expect(output).toMatch(/splitting\s+subgraphs/);
+  });
+});
