@@ -54,7 +54,13 @@ export function createSubgraphHealth(options: SubgraphHealthOptions): SubgraphHe
       const names = current();
       const all = background.report();
       const report: Record<string, CachedCheckResult> = {};
-      for (const name of names) report[name] = all[name] ?? { status: "unknown" };
+      for (const name of names) {
+        const result = all[name] ?? { status: "unknown" };
+        // /health/ready shares the public port: the reason stays (ECONNREFUSED, HTTP 503), the internal URL is
+        // only in the log line of the change.
+        report[name] =
+          result.error === undefined ? result : { ...result, error: result.error.replace(/\bhttps?:\/\/[^\s)]+/g, "the subgraph") };
+      }
       return report;
     },
     refresh: () => background.refresh(),

@@ -199,6 +199,7 @@ describe("a subgraph that is down, slow or failing", () => {
         checks: { supergraph: { status: "ok" } },
         dependencies: { "subgraph:accounts": { status: "ok" }, "subgraph:catalog": { status: "fail" } },
       });
+      expect(await (await fetch(`${gateway.origin}/health/ready`)).text()).not.toMatch(/127\.0\.0\.1/);
       const metrics = await (await fetch(`${gateway.origin}/metrics`)).text();
       expect(metrics).toMatch(/^health_check_up\{check="subgraph:catalog"[^}]*\} 0$/m);
       expect(metrics).toMatch(/^health_check_up\{check="subgraph:accounts"[^}]*\} 1$/m);

@@ -251,5 +251,9 @@ describe("hostile input through the gateway, against the whole platform", () => 
     }
     expect(Object.keys(report)).toEqual(expect.arrayContaining(["gateway", ...SUBGRAPH_NAMES]));
     expect(await guardedRows(platform)).toEqual(rowsBefore);
+    // The gateway's readiness shares its public port: it names no internal host either.
+    const ready = await fetch(`${platform.gatewayOrigin}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.text()).not.toMatch(/127\.0\.0\.1|localhost:\d+/);
   });
 });
