@@ -53,6 +53,8 @@ export interface CheckoutStack {
   /** SIGKILL (no cleanup), resolving when it is gone. */
   kill(name: CheckoutWorker): Promise<void>;
   running(name: CheckoutWorker): boolean;
+  /** The `/metrics` text of a running worker. */
+  metrics(name: CheckoutWorker): Promise<string>;
   /** Everything a worker printed (all its lives). */
   output(name: CheckoutWorker): string;
   seedProduct(onHand: number, unitAmount?: number): Promise<SeededProduct>;
@@ -111,6 +113,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
   ) as Record<CheckoutWorker, TestDatabase>;
   const prefix = `${run.redisPrefix}co${randomBytes(3).toString("hex")}`;
   const processes = new Map<CheckoutWorker, RunningProcess>();
+  const ports = new Map<CheckoutWorker, number>();
   const outputs = new Map<CheckoutWorker, string[]>();
   const stepTimeoutMs = options.stepTimeoutMs ?? 30_000;
   const reservationTtlMs = options.reservationTtlMs ?? 900_000;
@@ -166,6 +169,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
         env: { ...commonEnv, ...options.env, ...env, PORT: String(port), DATABASE_URL: dbs[name].url },
       });
       processes.set(name, proc);
+      ports.set(name, port);
       void proc.exited.then(() => {
         const lives = outputs.get(name) ?? [];
         lives.push(proc.output());
@@ -182,6 +186,9 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
     running(name) {
       const proc = processes.get(name);
       return !!proc && proc.child.exitCode === null && proc.child.signalCode === null;
+    },
+    async metrics(name) {
+      return (await fetch(`http://127.0.0.1:${ports.get(name)}/metrics`)).text();
     },
     output(name) {
       const current = processes.get(name);
