@@ -134,4 +134,29 @@ describe("saga orchestrator (real Postgres)", () => {
     expect(saga.log.map((l) => `${l.attempt} ${l.outcome}`)).toEqual(["1 sent", "1 timed-out", "2 sent", "2 succeeded"]);
     expect(ended).toContain(`${id} compensated: step second timed out (no answer within 1 s)`);
   });
+
+  it("counts unfinished sagas long past their deadline as stuck, and retried compensations as failing", async () => {
+    const db = pgDatabase(pool);
+    const registry = createMetrics({ service: "saga-test", defaultMetrics: false }).registry;
+    const watched = createOrchestrator(toy, {
+      producer: "orders",
+      logger: createLogger({ service: "saga-test", level: "silent" }),
+      registry,
+      now: () => clock,
+    });
+    const id = randomUUID();
+    await db.$transaction((tx) => watched.start(tx, id, { who: "z" }));
+    // The test clock is hours behind the database's: this saga's deadline passed long ago, and nothing swept it.
+    await watched.refreshGauges(db, 60_000);
+    const value = async (name: string) =>
+      (await registry.getSingleMetric(name)!.get()).values.find((v) => v.labels["saga"] === "toy")?.value;
+    expect(await value("saga_stuck")).toBe(1);
+    expect(await value("saga_failing")).toBe(0);
+    clock += 1500;
+    await watched.sweep(db);
+    clock += 150;
+    await watched.sweep(db);
+    await watched.refreshGauges(db, 60_000);
+    expect(await value("saga_failing")).toBe(1);
+  });
 });
