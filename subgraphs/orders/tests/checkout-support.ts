@@ -65,7 +65,7 @@ export interface CheckoutStack {
     buyerId: string,
     items: Array<{ product: SeededProduct; quantity: number }>,
     paymentToken: "tok_visa" | "tok_chargeDeclined",
-    options?: { stepTimeoutMs?: number },
+    options?: { stepTimeoutMs?: number; reservationTtlMs?: number },
   ): Promise<string>;
   status(orderId: string): Promise<string>;
   waitForStatus(orderId: string, status: "CONFIRMED" | "CANCELLED", timeoutMs?: number): Promise<void>;
@@ -141,13 +141,18 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
     { logger, registry: createMetrics({ service: "checkout-test" }).registry },
   );
   const repo = new OrdersRepository(orders.prisma, startCheckoutOnCreate(checkout));
-  // The first step's deadline is set by whoever starts the saga: a test that wants a stuck saga starts it shorter.
-  const repoWithTimeout = (stepTimeoutMs: number) =>
+  // The first step's deadline and the reservation's TTL are set by whoever starts the saga (the first step runs
+  // there): a test that wants a stuck saga or an expiring reservation starts it with shorter ones.
+  const repoWith = (timings: { stepTimeoutMs?: number; reservationTtlMs?: number }) =>
     new OrdersRepository(
       orders.prisma,
       startCheckoutOnCreate(
         createCheckout(
-          { stepTimeoutMs, reservationTtlMs, compensationTimeoutMs: 2000 },
+          {
+            stepTimeoutMs: timings.stepTimeoutMs ?? stepTimeoutMs,
+            reservationTtlMs: timings.reservationTtlMs ?? reservationTtlMs,
+            compensationTimeoutMs: 2000,
+          },
           { logger, registry: createMetrics({ service: "checkout-test" }).registry },
         ),
       ),
@@ -220,7 +225,8 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
         currency: "USD",
       }));
       const idempotencyKey = `key-${randomBytes(8).toString("hex")}`;
-      const result = await (placeOptions.stepTimeoutMs ? repoWithTimeout(placeOptions.stepTimeoutMs) : repo).create({
+      const custom = placeOptions.stepTimeoutMs !== undefined || placeOptions.reservationTtlMs !== undefined;
+      const result = await (custom ? repoWith(placeOptions) : repo).create({
         buyerId,
         idempotencyKey,
         requestHash: requestHashOf({ items: priced, paymentToken }),
