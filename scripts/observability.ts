@@ -212,7 +212,11 @@ export function dashboards(): Record<string, unknown> {
             {
               title: "Rate-limit refusals (by rule)",
               w: 12,
-              targets: [{ expr: `sum by (rule) (${rate("gateway_rate_limit_rejections_total")})`, legend: "{{rule}}" }],
+              targets: [
+                { expr: `sum by (rule) (${rate("gateway_rate_limit_rejections_total")})`, legend: "{{rule}}" },
+                // Decisions made without Redis (the Redis-down policy), so an outage of the shared counters shows.
+                { expr: `sum by (policy) (${rate("gateway_rate_limit_fallbacks_total")})`, legend: "without Redis: {{policy}}" },
+              ],
             },
           ],
         },

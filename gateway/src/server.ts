@@ -22,7 +22,7 @@ import {
   type ReadinessCheck,
 } from "@ecom/observability";
 import { GATEWAY_LIMIT_DEFAULTS, type QueryLimitsInput } from "@ecom/limits";
-import { createHttpErrorHandler, createHttpLifecycle, notFoundHandler, shutdownTimings } from "@ecom/service";
+import { createHttpErrorHandler, createHttpLifecycle, graphqlMethodGuard, notFoundHandler, shutdownTimings } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
 import { resilienceConfigOf, type Env } from "./env.ts";
 import type { InstanceRouting } from "./fetch/balancer.ts";
@@ -260,7 +260,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
               limit: deps.rateLimit,
               identityOf: (context) => auth.identityOf(context),
               clientIpOf: (context) => context.clientIp,
+              costOf: (requestContext) => limits.costOf(requestContext),
               metrics: deps.metrics,
+              logger: deps.logger,
             }),
           ]
         : []),
@@ -303,6 +305,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   app.use(
     "/graphql",
     corsMiddleware,
+    graphqlMethodGuard,
     express.json({ limit: deps.bodyLimit ?? "1mb" }),
     limits.guard,
     expressMiddleware(apollo, {

@@ -195,6 +195,9 @@ describe("a subgraph that is down, slow or failing", () => {
         checks: { supergraph: { status: "ok" } },
         dependencies: { "subgraph:accounts": { status: "ok" }, "subgraph:catalog": { status: "fail" } },
       });
+      const metrics = await (await fetch(`${gateway.origin}/metrics`)).text();
+      expect(metrics).toMatch(/^health_check_up\{check="subgraph:catalog"[^}]*\} 0$/m);
+      expect(metrics).toMatch(/^health_check_up\{check="subgraph:accounts"[^}]*\} 1$/m);
     } finally {
       await gateway.stop();
       await accounts.stop();

@@ -274,6 +274,23 @@ describe("the gateway's query limits, before any subgraph call", () => {
     expect(post.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
+  it("keeps the operation_name label bounded: made-up names past the bound fold into __other__", { timeout: 120_000 }, async () => {
+    // __typename only: the gateway answers it without a subgraph call.
+    for (let i = 0; i < 230; i += 23) {
+      await Promise.all(
+        Array.from({ length: 23 }, (_, j) =>
+          send(url, { json: { query: `query Op${i + j} { __typename }`, operationName: `Op${i + j}` } }),
+        ),
+      );
+    }
+    const text = await (await fetch(`${gateway.origin}/metrics`)).text();
+    const names = new Set(
+      [...text.matchAll(/^graphql_operation_duration_seconds_count\{[^}]*operation_name="([^"]+)"/gm)].map((m) => m[1]),
+    );
+    expect(names.size).toBeLessThanOrEqual(203); // 200 kept, __other__, anonymous, __unresolved__
+    expect(names.has("__other__")).toBe(true);
+  });
+
   it("applies new limits live, and refuses invalid ones keeping the old", async () => {
     const query = { query: nested(1) };
     expect((await send(url, { json: query })).status).toBe(200);

@@ -167,6 +167,11 @@ beforeAll(async () => {
     CONTROL_PLANE_PREFIX: prefix,
     TRUST_PROXY: "loopback",
     RATE_LIMIT_RULES: JSON.stringify(SHARED_RULES),
+    // The query limits would refuse 100 aliased root fields first (QUERY_TOO_COMPLEX): raised here so that the
+    // brute-force test shows the rate limit alone counting every alias.
+    QUERY_MAX_ALIASES: "200",
+    QUERY_MAX_ROOT_FIELDS: "200",
+    QUERY_MAX_TOKENS: "10000",
   };
   [a, b, c] = await Promise.all([
     startGateway("gateway A", shared),
@@ -331,6 +336,16 @@ describe("rate limiting across two gateways sharing Redis", () => {
     expect(refused.err).toContain(`Nothing was changed (still version ${before})`);
     expect((await store.current()).version).toBe(before);
     for (const g of [a, b]) expect(await quotaIn(g.origin, nextIp())).toBe(50);
+
+    // Unset: back to the gateways' own rules (RATE_LIMIT_RULES), which have no "live" rule.
+    expect((await cli("unset", "rateLimit.rules")).code).toBe(0);
+    const gone = await Promise.all(
+      [a, b].map((g) => until(async () => ((await quotaIn(g.origin, nextIp())) === undefined ? true : undefined), `${g.name} to drop it`)),
+    );
+    for (const { ms } of gone) expect(ms).toBeLessThan(1000);
+    expect(
+      members((await post(a.origin, "query Headers { __typename }", { ip: nextIp() })).headers.get("ratelimit-policy")),
+    ).toHaveProperty("headers");
   });
 });
 

@@ -26,6 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
+import { DEFAULT_RATE_LIMIT_RULES } from "@ecom/ratelimit";
 import { GATEWAY_NODE_OPTIONS } from "../topology.ts";
 import { summarizeProfile } from "./profile.ts";
 import { measure, type RunResult } from "./load.ts";
@@ -215,6 +216,14 @@ async function startTarget(
     JWKS_URL: new URL("/.well-known/jwks.json", urls.users).href,
     SUPERGRAPH_PATH: supergraphPath,
     RESPONSE_CACHE: "false",
+    // Rate limiting stays on (its Redis decision per request is part of "plugins on"), with a per-address bucket the
+    // load generator (one address) cannot empty; the login/register rules are the defaults.
+    RATE_LIMIT_RULES: JSON.stringify(
+      DEFAULT_RATE_LIMIT_RULES.map((rule) =>
+        rule.id === "ip" ? { ...rule, limit: 10_000_000, refill: { tokens: 10_000_000, every: 1000 } } : rule,
+      ),
+    ),
+    RATE_LIMIT_PREFIX: `ecom:bench:${process.pid}:ratelimit:`,
     ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [subgraphUrlVariable(n), urls[n]])),
   };
   const profile = args.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "profiles", id)}`] : [];

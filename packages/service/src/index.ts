@@ -27,7 +27,7 @@ import {
 import { createHttpLifecycle } from "./http-lifecycle.ts";
 import { registerSelf, type SelfRegistrationOptions } from "./self-registration.ts";
 import { createOutageHandling, type OutageClassifier } from "./outage.ts";
-import { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
+import { createHttpErrorHandler, graphqlMethodGuard, notFoundHandler } from "./http-errors.ts";
 import { createSelfProtection, type LoaderOptions, type SelfProtectionSettings } from "./self-protection.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
@@ -37,7 +37,7 @@ export { createEntityClient, EntityClientError, isEntityClientError } from "./en
 export type { EntityClientOptions } from "./entity-client.ts";
 export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
-export { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
+export { createHttpErrorHandler, graphqlMethodGuard, notFoundHandler } from "./http-errors.ts";
 export {
   createSelfProtection,
   selfProtectionFromEnv,
@@ -226,6 +226,7 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   options.routes?.(app);
   app.use(
     "/graphql",
+    graphqlMethodGuard,
     express.json({ limit: options.bodyLimit ?? protection.bodyLimit ?? "1mb" }),
     guard.guard,
     expressMiddleware(apollo, {
