@@ -53,6 +53,8 @@ export interface CheckoutStack {
   /** SIGKILL (no cleanup), resolving when it is gone. */
   kill(name: CheckoutWorker): Promise<void>;
   running(name: CheckoutWorker): boolean;
+  /** The `/metrics` text of a running worker. */
+  metrics(name: CheckoutWorker): Promise<string>;
   /** Everything a worker printed (all its lives). */
   output(name: CheckoutWorker): string;
   seedProduct(onHand: number, unitAmount?: number): Promise<SeededProduct>;
@@ -63,7 +65,7 @@ export interface CheckoutStack {
     buyerId: string,
     items: Array<{ product: SeededProduct; quantity: number }>,
     paymentToken: "tok_visa" | "tok_chargeDeclined",
-    options?: { stepTimeoutMs?: number },
+    options?: { stepTimeoutMs?: number; reservationTtlMs?: number },
   ): Promise<string>;
   status(orderId: string): Promise<string>;
   waitForStatus(orderId: string, status: "CONFIRMED" | "CANCELLED", timeoutMs?: number): Promise<void>;
@@ -111,6 +113,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
   ) as Record<CheckoutWorker, TestDatabase>;
   const prefix = `${run.redisPrefix}co${randomBytes(3).toString("hex")}`;
   const processes = new Map<CheckoutWorker, RunningProcess>();
+  const ports = new Map<CheckoutWorker, number>();
   const outputs = new Map<CheckoutWorker, string[]>();
   const stepTimeoutMs = options.stepTimeoutMs ?? 30_000;
   const reservationTtlMs = options.reservationTtlMs ?? 900_000;
@@ -138,13 +141,18 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
     { logger, registry: createMetrics({ service: "checkout-test" }).registry },
   );
   const repo = new OrdersRepository(orders.prisma, startCheckoutOnCreate(checkout));
-  // The first step's deadline is set by whoever starts the saga: a test that wants a stuck saga starts it shorter.
-  const repoWithTimeout = (stepTimeoutMs: number) =>
+  // The first step's deadline and the reservation's TTL are set by whoever starts the saga (the first step runs
+  // there): a test that wants a stuck saga or an expiring reservation starts it with shorter ones.
+  const repoWith = (timings: { stepTimeoutMs?: number; reservationTtlMs?: number }) =>
     new OrdersRepository(
       orders.prisma,
       startCheckoutOnCreate(
         createCheckout(
-          { stepTimeoutMs, reservationTtlMs, compensationTimeoutMs: 2000 },
+          {
+            stepTimeoutMs: timings.stepTimeoutMs ?? stepTimeoutMs,
+            reservationTtlMs: timings.reservationTtlMs ?? reservationTtlMs,
+            compensationTimeoutMs: 2000,
+          },
           { logger, registry: createMetrics({ service: "checkout-test" }).registry },
         ),
       ),
@@ -166,6 +174,7 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
         env: { ...commonEnv, ...options.env, ...env, PORT: String(port), DATABASE_URL: dbs[name].url },
       });
       processes.set(name, proc);
+      ports.set(name, port);
       void proc.exited.then(() => {
         const lives = outputs.get(name) ?? [];
         lives.push(proc.output());
@@ -182,6 +191,9 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
     running(name) {
       const proc = processes.get(name);
       return !!proc && proc.child.exitCode === null && proc.child.signalCode === null;
+    },
+    async metrics(name) {
+      return (await fetch(`http://127.0.0.1:${ports.get(name)}/metrics`)).text();
     },
     output(name) {
       const current = processes.get(name);
@@ -213,7 +225,8 @@ export async function startCheckoutStack(run: TestRunInfo, options: CheckoutStac
         currency: "USD",
       }));
       const idempotencyKey = `key-${randomBytes(8).toString("hex")}`;
-      const result = await (placeOptions.stepTimeoutMs ? repoWithTimeout(placeOptions.stepTimeoutMs) : repo).create({
+      const custom = placeOptions.stepTimeoutMs !== undefined || placeOptions.reservationTtlMs !== undefined;
+      const result = await (custom ? repoWith(placeOptions) : repo).create({
         buyerId,
         idempotencyKey,
         requestHash: requestHashOf({ items: priced, paymentToken }),

@@ -158,6 +158,15 @@ describe("checkout saga (real worker processes)", { timeout: 180_000 }, () => {
         return rows[0]?.status === "COMPENSATING" && rows[0].attempts >= 2;
       }, "the saga to compensate and retry its release");
       expect(await stack.status(orderId)).toBe("PENDING");
+      // Operators see it: a compensating saga whose compensation had to be sent again.
+      await waitFor(
+        async () => /^saga_failing\{saga="checkout"[^}]*\} [1-9]/m.test(await stack.metrics("orders")),
+        "saga_failing on the orders worker",
+      ).catch(async (error: unknown) => {
+        const lines = (await stack.metrics("orders")).split("\n").filter((l) => l.startsWith("saga_"));
+        throw new Error(`${String(error)}\n${lines.join("\n")}\n${stack.output("orders").slice(-3000)}`);
+      });
+      expect(await stack.metrics("orders")).toMatch(/^saga_active\{saga="checkout",status="COMPENSATING"[^}]*\} [1-9]/m);
       await stack.start("inventory");
       await stack.waitForStatus(orderId, "CANCELLED");
       const timeline = await stack.timeline(orderId);
@@ -177,6 +186,8 @@ describe("checkout saga (real worker processes)", { timeout: 180_000 }, () => {
       );
       expect(["RELEASED", "CANCELLED"]).toContain(reservation!.status);
       expect(await payments(orderId)).toEqual([]);
+      expect(await stack.metrics("orders")).toMatch(/^saga_finished_total\{saga="checkout",outcome="compensated"[^}]*\} [1-9]/m);
+      expect(await stack.metrics("orders")).toMatch(/^saga_compensation_retries_total\{saga="checkout",step="reserve-stock"[^}]*\} [1-9]/m);
     } finally {
       if (!stack.running("inventory")) await stack.start("inventory");
     }
