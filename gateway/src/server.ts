@@ -110,7 +110,7 @@ export interface GatewayServerDeps {
    * The query limits (`limitsFromEnv(env, GATEWAY_LIMIT_DEFAULTS)`); `server.limits.update()` changes them live.
    * @default GATEWAY_LIMIT_DEFAULTS
    */
-  limits?: QueryLimitsInput;
+  limits?: Partial<QueryLimitsInput>;
   /** CORS allow-list and `trust proxy` (gateway/src/http-hygiene.ts). @default no origin allowed, no proxy trusted */
   hygiene?: Omit<HttpHygieneOptions, "development">;
   /**
