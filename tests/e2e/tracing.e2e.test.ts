@@ -134,10 +134,18 @@ describe("a traced request", () => {
     const inTrace = (spans: ReceivedSpan[]) => spans.filter((s) => s.traceId === traceId);
     const sqlOf = (spans: ReceivedSpan[], service: string) =>
       inTrace(spans).filter((s) => s.service === service && typeof s.attributes["db.query.text"] === "string");
+    // Each process exports in its own batches, and a server span ends (and is exported) after its SQL spans: wait
+    // for all of them.
+    const serverSpanOf = (all: ReceivedSpan[], service: string) =>
+      inTrace(all).some((s) => s.service === service && s.kind === 2 && s.attributes["url.path"] === "/graphql");
     const spans = inTrace(
       await receiver.waitFor(
         (all) =>
-          sqlOf(all, "users").length > 0 && sqlOf(all, "orders").length > 0 && inTrace(all).some((s) => s.name === "gateway.request"),
+          sqlOf(all, "users").length > 0 &&
+          sqlOf(all, "orders").length > 0 &&
+          serverSpanOf(all, "users") &&
+          serverSpanOf(all, "orders") &&
+          inTrace(all).some((s) => s.name === "gateway.request"),
       ),
     );
     const byId = new Map(spans.map((s) => [s.spanId, s]));
