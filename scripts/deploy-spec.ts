@@ -96,6 +96,12 @@ export interface SecretVariable {
   scope: "shared" | "service";
   /** How to produce a value (shown in the Secret templates and the README). */
   howTo: (service: string) => string;
+  /**
+   * The operator's variable compose takes the value from (`${NAME:?...}`). A `service`-scoped secret read by
+   * several deployables needs one per service.
+   * @default the variable itself
+   */
+  composeVariable?: (service: string) => string;
 }
 
 /**
@@ -104,10 +110,23 @@ export interface SecretVariable {
  */
 export const SECRET_VARIABLES: readonly SecretVariable[] = [
   {
-    variable: "INTERNAL_SECRET",
+    // Signed subgraph calls (packages/auth signing.ts): the gateway holds the master keys, each subgraph only its
+    // own service keys (it cannot forge calls to another), so one Secret per service. Workers serve no signed
+    // requests and get none.
+    variable: "SIGNING_KEYS",
     usedBy: (d) => d.kind === "gateway" || d.kind === "subgraph",
-    scope: "shared",
-    howTo: () => "openssl rand -hex 32",
+    scope: "service",
+    howTo: (service) =>
+      service === "gateway"
+        ? "npm run keys (the master keys: first signs, keep the old one second while rotating)"
+        : `npm run keys (${service}'s service keys)`,
+    composeVariable: (service) => `SIGNING_KEYS_${service.toUpperCase()}`,
+  },
+  {
+    variable: "PRODUCTS_SIGNING_KEYS",
+    usedBy: (d) => d.kind === "subgraph" && d.service === "orders",
+    scope: "service",
+    howTo: () => "npm run keys (orders -> products: orders' price lookups, signed as orders)",
   },
   {
     variable: "JWT_PRIVATE_KEY",
@@ -122,6 +141,11 @@ export const SECRET_VARIABLES: readonly SecretVariable[] = [
     howTo: (service) => `postgres://ecom_${service}:<password>@<postgres-host>:5432/ecom_${service}`,
   },
 ];
+
+/** The operator's variable compose reads a secret of `service` from (see {@link SecretVariable.composeVariable}). */
+export function composeVariableOf(variable: SecretVariable, service: string): string {
+  return variable.composeVariable?.(service) ?? variable.variable;
+}
 
 /** Name of the Kubernetes Secret holding a variable for a service. */
 export function secretName(variable: SecretVariable, service: string): string {

@@ -62,6 +62,12 @@ export function deployables(root: string, basePort = GATEWAY_PORT): Deployable[]
       port: s.port + WORKER_PORT_OFFSET,
       env: {},
     }));
+  // Orders prices new orders through products (PRODUCTS_URL; the `calls` of scripts/deploy-spec.ts): its default is
+  // port 4002, wrong for any other START_BASE_PORT.
+  const products = subgraphs.find((s) => s.name === "products");
+  for (const d of [...subgraphs, ...workers]) {
+    if (products && path.basename(d.dir) === "orders") d.env["PRODUCTS_URL"] = `http://127.0.0.1:${products.port}/graphql`;
+  }
   const result = [...subgraphs, ...workers];
   if (existsSync(path.join(root, "gateway", "src", "index.ts"))) {
     // The gateway reaches every subgraph at the port it was started on.

@@ -18,7 +18,6 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-const INTERNAL_SECRET = "e2e-discovery-secret-0123456789";
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-disc-${randomBytes(3).toString("hex")}:`;
 // `first` varies so that in-flight dedup (identical concurrent reads share one subgraph call) does not hide calls.
@@ -77,7 +76,6 @@ async function startProducts(version = "stable"): Promise<Instance> {
       HOST: "127.0.0.1",
       PORT: "0",
       DATABASE_URL: db.url,
-      INTERNAL_SECRET,
       REDIS_URL: run.redisUrl,
       CONTROL_PLANE_PREFIX: prefix,
       DISCOVERY_MODE: "registry",
@@ -101,7 +99,6 @@ async function startGateway(): Promise<string> {
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",
       PORT: "0",
-      INTERNAL_SECRET,
       REDIS_URL: run.redisUrl,
       CONTROL_PLANE_PREFIX: prefix,
       DISCOVERY_MODE: "registry",

@@ -3,6 +3,7 @@
  * composed from the SDL each running subgraph serves), and the database boundary: one service's role reads its own
  * tables and is refused another service's database by Postgres itself.
  */
+import { createRequestSigner, devMasterKeyring, pairKeyringFromMaster } from "@ecom/auth";
 import { databaseUrlFor, SUBGRAPH_NAMES } from "@ecom/config";
 import { parsePgUrl } from "@ecom/db";
 import { composeSubgraphSchemas } from "@ecom/schema-checks";
@@ -83,18 +84,22 @@ export function entityOwnership(supergraph: DocumentNode): EntityOwnership[] {
 /** The SDL a running subgraph serves (`{ _service { sdl } }`, the federation introspection the gateway uses). */
 async function sdlOf(show: Show, name: string, url: string): Promise<string> {
   let res: Response;
+  // Subgraphs answer signed calls only: signed as the gateway of `npm start` signs (the development keys).
+  const body = JSON.stringify({ query: "{ _service { sdl } }" });
+  const headers = { "content-type": "application/json" };
+  const sign = createRequestSigner({ caller: "gateway", target: name, keys: pairKeyringFromMaster(devMasterKeyring(), "gateway", name) });
   try {
     res = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: "{ _service { sdl } }" }),
+      headers: { ...headers, ...sign({ method: "POST", path: new URL(url).pathname, body, headers }) },
+      body,
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
     throw new ShowFailure(`${name} at ${url} did not answer (${(error as Error).message}): is \`npm start\` running?`);
   }
-  const body = (await res.json().catch(() => ({}))) as { data?: { _service?: { sdl?: string } } };
-  const sdl = body.data?._service?.sdl;
+  const answer = (await res.json().catch(() => ({}))) as { data?: { _service?: { sdl?: string } } };
+  const sdl = answer.data?._service?.sdl;
   if (!sdl) throw new ShowFailure(`${name} at ${url} answered ${res.status} without its SDL`);
   show.say(`${name.padEnd(13)} ${url}  serves ${sdl.split("\n").length} lines of SDL`);
   return sdl;

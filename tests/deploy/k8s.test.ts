@@ -210,7 +210,7 @@ describe("the policy over the rendered objects", () => {
   it("never renders a Secret (values are created outside kustomize)", () => {
     for (const objects of Object.values(result.rendered)) expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
     const objects = rendered("overlays/prod");
-    objects.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "oops", namespace: "ecom" }, stringData: { INTERNAL_SECRET: "x" } });
+    objects.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "oops", namespace: "ecom" }, stringData: { SIGNING_KEYS: "x" } });
     expect(problemsOf(objects)).toContain("Secrets are rendered: real values never go through kustomize (k8s/secrets)");
   });
 });
