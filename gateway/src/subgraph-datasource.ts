@@ -144,6 +144,26 @@ function unavailableReason(error: unknown): string | undefined {
   return connectionErrorCode(error);
 }
 
+/**
+ * The dependency a subgraph's unavailable answer names (`extensions.dependency` of its SUBGRAPH_UNAVAILABLE error,
+ * packages/service outage.ts: `postgres`, `redis`...), so that the client learns what is down. Only a short
+ * identifier is taken from the body: the rest of a failed answer stays out of the client's response.
+ */
+function dependencyOf(error: unknown): string | undefined {
+  if (!isSubgraphHttpError(error) || !hasGraphQLErrors(error.body)) return undefined;
+  for (const e of error.body.errors ?? []) {
+    const extensions = (e as { extensions?: Record<string, unknown> }).extensions;
+    const dependency = extensions?.["dependency"];
+    if (
+      extensions?.["code"] === ErrorCode.SUBGRAPH_UNAVAILABLE &&
+      typeof dependency === "string" &&
+      /^[a-z][a-z0-9_-]{0,39}$/.test(dependency)
+    )
+      return dependency;
+  }
+  return undefined;
+}
+
 function hasGraphQLErrors(body: unknown): body is { data?: Record<string, unknown> | null; errors: GatewayGraphQLResponse["errors"] } {
   return typeof body === "object" && body !== null && Array.isArray((body as { errors?: unknown }).errors);
 }
@@ -189,8 +209,8 @@ async function parseBody(response: FetcherResponse): Promise<unknown> {
  *   every service's logs;
  * - hands the call to the call path with what it needs to decide (operation type, deadline, client signal);
  * - a subgraph that is down, times out, answers 502/503/504/429 or whose breaker is open gives its part of the
- *   response as null with `extensions: { code: SUBGRAPH_UNAVAILABLE, serviceName, reason, breakerState }`, so
- *   other fields still resolve; GraphQL errors a subgraph returns with a non-2xx status pass through with their
+ *   response as null with `extensions: { code: SUBGRAPH_UNAVAILABLE, serviceName, reason, breakerState }` (and the
+ *   `dependency` a subgraph's 503 names, e.g. `postgres`), so other fields still resolve; GraphQL errors a subgraph returns with a non-2xx status pass through with their
  *   codes.
  */
 export function createSubgraphDataSource<TContext extends object>(
@@ -201,7 +221,7 @@ export function createSubgraphDataSource<TContext extends object>(
   const logger = options.logger.child({ subgraph: options.name });
   const { name, url } = options;
 
-  function unavailable(reason: string, breakerState: BreakerStateName | undefined): GatewayGraphQLResponse {
+  function unavailable(reason: string, breakerState: BreakerStateName | undefined, dependency?: string): GatewayGraphQLResponse {
     return {
       errors: [
         {
@@ -210,6 +230,7 @@ export function createSubgraphDataSource<TContext extends object>(
             code: ErrorCode.SUBGRAPH_UNAVAILABLE,
             serviceName: name,
             reason,
+            ...(dependency ? { dependency } : {}),
             ...(breakerState ? { breakerState } : {}),
           },
         },
@@ -272,7 +293,7 @@ export function createSubgraphDataSource<TContext extends object>(
           // counted (gateway_subgraph_rejections_total): a warning per fast failure would flood the log.
           if (isCancelledError(error) || isBrokenCircuitError(error)) logger.debug({ reason, breakerState, url }, "subgraph call not made");
           else logger.warn({ reason, breakerState, url }, "subgraph unavailable");
-          return unavailable(reason, breakerState);
+          return unavailable(reason, breakerState, dependencyOf(error));
         }
         // A coded GraphQL answer with a non-2xx status (e.g. 401 for bad identity headers, 400 for a query the
         // subgraph rejects): its errors go to the client as the subgraph wrote them.

@@ -247,6 +247,20 @@ describe("a subgraph that is down, slow or failing", () => {
       }),
     });
     const gateway2 = await startGateway(composeFixture({ legacy: LEGACY_SDL }), { legacy: coded.url });
+    // A subgraph whose database is down (packages/service outage handling): 503 naming the dependency.
+    const outage = await startRawSubgraph({
+      status: 503,
+      contentType: "application/json",
+      body: JSON.stringify({
+        errors: [
+          {
+            message: "The legacy service is unavailable right now (postgres): try again later.",
+            extensions: { code: "SUBGRAPH_UNAVAILABLE", serviceName: "legacy", dependency: "postgres", retryable: true },
+          },
+        ],
+      }),
+    });
+    const gateway3 = await startGateway(composeFixture({ legacy: LEGACY_SDL }), { legacy: outage.url });
     try {
       const unavailable = await gql(gateway.url, "{ legacy }");
       expect(unavailable.body).toEqual({
@@ -258,14 +272,22 @@ describe("a subgraph that is down, slow or failing", () => {
           },
         ],
       });
+      const named = await gql(gateway3.url, "{ legacy }");
+      expect(named.body.errors?.[0]?.extensions).toEqual({
+        code: "SUBGRAPH_UNAVAILABLE",
+        serviceName: "legacy",
+        reason: "HTTP 503",
+        dependency: "postgres",
+        breakerState: "CLOSED",
+      });
       const passed = await gql(gateway2.url, "{ legacy }");
       expect(passed.body.errors?.[0]).toMatchObject({
         message: "Identity headers are accepted only from the gateway.",
         extensions: { code: "UNAUTHENTICATED", serviceName: "legacy" },
       });
     } finally {
-      await Promise.all([gateway.stop(), gateway2.stop()]);
-      await Promise.all([down.stop(), coded.stop()]);
+      await Promise.all([gateway.stop(), gateway2.stop(), gateway3.stop()]);
+      await Promise.all([down.stop(), coded.stop(), outage.stop()]);
     }
   });
 

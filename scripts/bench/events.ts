@@ -7,8 +7,10 @@
  *   sends them (adaptive polling, batches of what is committed), a consumer applies them (inbox row + one effect row
  *   each; the jobs in hand share a transaction, a savepoint each). The relay and the consumer run with the
  *   defaults a worker runs with.
- * Rounds alternate raw / events (the machine is shared and noisy); the table shows medians, the ratio and the
- * p50/p99 end-to-end lag (commit to effect). The transactions here go through `pgDatabase` (plain pg); services
+ * - producers alone: the same commits with no relay or consumer running, the bound the producers' own durable
+ *   commits put on the pipeline.
+ * Rounds alternate raw / events / producers (the machine is shared and noisy); the table shows medians, the ratio
+ * and the p50/p99 end-to-end lag (commit to effect). The transactions here go through `pgDatabase` (plain pg); services
  * run the same SQL through Prisma's interactive transactions, which add a little per transaction.
  *
  * Needs Postgres (POSTGRES_ADMIN_URL, a scratch database is created and dropped) and Redis (REDIS_URL).
@@ -85,6 +87,30 @@ async function rawRound(prefix: string): Promise<number> {
   return N / seconds;
 }
 
+/** One committed transaction per event, as the producers of an events round write them. */
+const produce = (db: ReturnType<typeof pgDatabase>, outbox: ReturnType<typeof createOutbox>) =>
+  inParallel(N, PRODUCERS, (i) =>
+    db.$transaction(async (tx) => {
+      const productId = randomUUID();
+      await outbox.write(tx, {
+        type: "stock.changed.v1",
+        aggregateId: productId,
+        payload: { productId, onHand: i, reserved: 0, available: i, delta: 1, reason: "restock" },
+      });
+    }),
+  );
+
+/**
+ * The producers alone (no relay, no consumer): their own commits, one per event, bound what the pipeline can
+ * carry on this machine whatever the relay and the consumer do.
+ */
+async function producersRound(pool: pg.Pool): Promise<number> {
+  await pool.query("TRUNCATE outbox, outbox_streams, inbox, effects");
+  const started = performance.now();
+  await produce(pgDatabase(pool), createOutbox({ producer: "products" }));
+  return N / ((performance.now() - started) / 1000);
+}
+
 async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise<{ rate: number; lags: number[] }> {
   await pool.query("TRUNCATE outbox, outbox_streams, inbox, effects");
   const registry = createMetrics({ service: "bench", defaultMetrics: false }).registry;
@@ -122,16 +148,7 @@ async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise
   await consumer.ready();
   await relay.start();
   const started = performance.now();
-  await inParallel(N, PRODUCERS, (i) =>
-    db.$transaction(async (tx) => {
-      const productId = randomUUID();
-      await outbox.write(tx, {
-        type: "stock.changed.v1",
-        aggregateId: productId,
-        payload: { productId, onHand: i, reserved: 0, available: i, delta: 1, reason: "restock" },
-      });
-    }),
-  );
+  await produce(db, outbox);
   await finished;
   const seconds = (performance.now() - started) / 1000;
   await relay.stop();
@@ -159,6 +176,7 @@ async function main() {
       `bench:events: ${N} events per round, ${ROUNDS} rounds of each (interleaved), ${PRODUCERS} producers, consumer concurrency ${CONCURRENCY}`,
     );
     const raw: number[] = [];
+    const producers: number[] = [];
     const events: number[] = [];
     const lags: number[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
@@ -167,8 +185,9 @@ async function main() {
       const round = await eventsRound(pool, redis, prefix);
       events.push(round.rate);
       lags.push(...round.lags);
+      producers.push(await producersRound(pool));
       say(
-        `  round ${r}/${ROUNDS}: raw BullMQ ${raw.at(-1)!.toFixed(0)} jobs/s, outbox -> relay -> consumer ${round.rate.toFixed(0)} events/s`,
+        `  round ${r}/${ROUNDS}: raw BullMQ ${raw.at(-1)!.toFixed(0)} jobs/s, outbox -> relay -> consumer ${round.rate.toFixed(0)} events/s, producers alone ${producers.at(-1)!.toFixed(0)} commits/s`,
       );
     }
     const ratio = median(events) / median(raw);
@@ -179,7 +198,11 @@ async function main() {
     say(
       `| outbox -> relay -> consumer (inbox + effect) | ${median(events).toFixed(0).padStart(19)} | ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(7)} | ${`${percentile(lags, 99).toFixed(0)} ms`.padStart(7)} |`,
     );
+    say(`| producers alone (one commit per event)       | ${median(producers).toFixed(0).padStart(19)} |       - |       - |`);
     say("");
+    say(
+      `producers alone / raw: ${(median(producers) / median(raw)).toFixed(2)} (the pipeline cannot carry more than its producers commit)`,
+    );
     say(`ratio events/raw: ${ratio.toFixed(2)} (target >= 0.33: ${ratio >= 1 / 3 ? "met" : "NOT met"})`);
   } finally {
     redis.disconnect();

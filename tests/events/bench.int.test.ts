@@ -21,6 +21,7 @@ describe("npm run bench:events", () => {
     expect(code, out).toBe(0);
     expect(out).toMatch(/\| raw BullMQ \(add -> no-op worker\)\s+\|\s+\d+ \|/);
     expect(out).toMatch(/\| outbox -> relay -> consumer \(inbox \+ effect\) \|\s+\d+ \|\s+\d+ ms \|\s+\d+ ms \|/);
+    expect(out).toMatch(/\| producers alone \(one commit per event\)\s+\|\s+\d+ \|/);
     expect(out).toMatch(/^ratio events\/raw: \d+\.\d\d \(target >= 0\.33: (met|NOT met)\)$/m);
   });
 });

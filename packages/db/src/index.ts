@@ -13,6 +13,6 @@ export type { ServiceDatabase, EnsureResult, RunPrismaOptions, BootstrapOptions 
 // The development database URLs live with the rest of the topology (ports) in @ecom/config, which env schemas use.
 export { databaseUrlFor } from "@ecom/config";
 export type { DatabaseUrlOptions } from "@ecom/config";
-export { createPrismaAdapter, createServiceDatabase, checkPostgres, databaseOptionsFromEnv } from "./runtime.ts";
+export { createPrismaAdapter, createServiceDatabase, checkPostgres, databaseOptionsFromEnv, SEED_DATABASE_OPTIONS } from "./runtime.ts";
 export type { DatabaseLimitsEnv, PrismaAdapterOptions, PrismaClientClass, PrismaDatabase } from "./runtime.ts";
 export { postgresOutageReason } from "./outage.ts";

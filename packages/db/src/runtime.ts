@@ -26,6 +26,12 @@ export interface PrismaAdapterOptions {
    * @default 5000
    */
   connectionTimeoutMs?: number;
+  /**
+   * Longest an interactive transaction (`prisma.$transaction(async (tx) => ...)`) may run, and wait for a
+   * connection to start (Prisma's `transactionOptions`; a call may still pass its own).
+   * @default 5000 (Prisma's default; used by createServiceDatabase only)
+   */
+  transactionTimeoutMs?: number;
   /** Receives each SQL statement the pool runs (tests count statements to prove batching). */
   onQuery?: (sql: string) => void;
   /** Name shown in `pg_stat_activity`. */
@@ -71,7 +77,10 @@ export function createPrismaAdapter(url: string, options: PrismaAdapterOptions =
 }
 
 /** What {@link createServiceDatabase} needs of a generated Prisma client class: built on a driver adapter. */
-export type PrismaClientClass<Client extends { $disconnect(): Promise<void> }> = new (options: { adapter: PrismaPg }) => Client;
+export type PrismaClientClass<Client extends { $disconnect(): Promise<void> }> = new (options: {
+  adapter: PrismaPg;
+  transactionOptions?: { maxWait?: number; timeout?: number };
+}) => Client;
 
 /** A service's database: its Prisma client on a pg pool, with a readiness check and an orderly close. */
 export interface PrismaDatabase<Client> {
@@ -100,7 +109,8 @@ export function createServiceDatabase<Client extends { $disconnect(): Promise<vo
   options: PrismaAdapterOptions = {},
 ): PrismaDatabase<Client> {
   const { adapter, pool } = createPrismaAdapter(url, options);
-  const prisma = new PrismaClient({ adapter });
+  const timeout = options.transactionTimeoutMs;
+  const prisma = new PrismaClient({ adapter, ...(timeout ? { transactionOptions: { timeout, maxWait: timeout } } : {}) });
   return {
     prisma,
     pool,
@@ -111,6 +121,18 @@ export function createServiceDatabase<Client extends { $disconnect(): Promise<vo
     },
   };
 }
+
+/**
+ * What a seed (`subgraphs/<name>/src/seed.ts`) opens its database with: a small pool and a minute for each
+ * transaction, statement and connection wait. Seeding runs while `npm start` boots every process at once; on a
+ * loaded machine the runtime's 5 s limits (Prisma's default transaction timeout among them) failed the seed.
+ */
+export const SEED_DATABASE_OPTIONS = {
+  max: 2,
+  transactionTimeoutMs: 60_000,
+  statementTimeoutMs: 60_000,
+  connectionTimeoutMs: 60_000,
+} as const satisfies PrismaAdapterOptions;
 
 /**
  * Resolves when Postgres answers at `url` (connects and runs `SELECT 1` within `timeoutMs`); rejects otherwise with

@@ -12,7 +12,8 @@
  *   with the error (retried with backoff, as alone) and the others are applied again without it; so a handler runs
  *   once per attempt of its own, but may run again for a neighbour's failure, as it already could after a crash,
  *   which is why effects outside the database carry an idempotency key (notifications' transports). A batch that
- *   fails otherwise (the commit, a lost connection) is applied again one message per transaction. The jobs are
+ *   fails otherwise (a deadlock or serialization failure in a handler, the commit, a lost connection) is applied
+ *   again one message per transaction. The jobs are
  *   acknowledged after the commit; a crash in between redelivers them to the inbox, which has them.
  * - Validated: the envelope and the payload are checked against the catalogue before any handler runs. A malformed
  *   message is failed as unrecoverable (BullMQ's UnrecoverableError): it goes straight to the dead letters with the
@@ -122,6 +123,19 @@ INSERT INTO inbox (consumer, message_id, type)
 SELECT $1, m.id, m.type FROM unnest($2::uuid[], $3::text[]) AS m(id, type) ORDER BY m.id
 ON CONFLICT DO NOTHING
 RETURNING message_id::text AS id`;
+
+/**
+ * A deadlock or serialization failure (Postgres 40P01 / 40001, Prisma's P2034), however it is wrapped: a handler
+ * that failed with one may have failed only because its batch held its neighbours' locks too.
+ */
+export function isTransientConflict(error: unknown): boolean {
+  for (let e = error as { code?: unknown; message?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.code === "40P01" || e.code === "40001" || e.code === "P2034") return true;
+    if (typeof e.message === "string" && /\b(40P01|40001)\b|deadlock detected|could not serialize access/.test(e.message)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
 
 /** How many batches of one consumer may be in their transaction at once (more jobs wait and join the next). */
 const BATCHES_IN_FLIGHT = 2;
@@ -242,7 +256,9 @@ export function createConsumer<Types extends MessageType, Tx extends SqlTransact
         { timeout, maxWait: timeout },
       );
     } catch (err) {
-      if (failed) {
+      // A conflict with another transaction may be of the batch's own making (more locks held for longer): every
+      // message is applied again on its own, the failed one included, so that batching never costs an attempt.
+      if (failed && !isTransientConflict(failed.error)) {
         const { item, error } = failed;
         item.reject(error);
         const rest = items.filter((i) => i !== item);

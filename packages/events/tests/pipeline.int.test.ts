@@ -250,7 +250,7 @@ describe("outbox, relay and consumer", () => {
     await db.pool.query("CREATE TABLE applied_in (message_id uuid NOT NULL, txid bigint NOT NULL)");
     let poisonRuns = 0;
     const record = async (message: Message, tx: PgTransaction) => {
-      if (message.type === "product.created.v1" && message.payload.name === "Poison") {
+      if (message.type === "product.created.v1" && (message as Message<"product.created.v1">).payload.name === "Poison") {
         poisonRuns += 1;
         // Written before the throw: the rollback must take it back.
         await tx.$executeRawUnsafe("INSERT INTO applied_in VALUES ($1, txid_current())", message.id);
@@ -313,6 +313,68 @@ describe("outbox, relay and consumer", () => {
     const inbox = await db.pool.query<{ message_id: string }>("SELECT message_id FROM inbox WHERE consumer = $1", [queueName]);
     expect(inbox.rows.map((r) => r.message_id)).not.toContain(poison.id);
     expect(inbox.rows.filter((r) => good.some((m) => m.id === r.message_id))).toHaveLength(good.length);
+  });
+
+  it("applies again on its own, without spending an attempt, a message whose handler hit a deadlock in a batch", async () => {
+    const prefix = privatePrefix(run);
+    const queueName = eventQueueName("search");
+    const queue = new Queue(queueName, { connection: redis, prefix });
+    closers.push(() => queue.close());
+    const raised = new Set<string>();
+    const record = async (message: Message, tx: PgTransaction) => {
+      // Inbox rows this transaction wrote: more than one means this handler runs in a batch.
+      const { rows } = await tx.client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM inbox WHERE xmin = pg_current_xact_id()::text::xid",
+      );
+      if (rows[0]!.n > 1 && !raised.has(message.id)) {
+        raised.add(message.id);
+        // A real Postgres error with a deadlock's SQLSTATE, as the driver reports one.
+        await tx.client.query("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = '40P01'; END $$");
+      }
+      await tx.$executeRawUnsafe(
+        "INSERT INTO effects (message_id, aggregate_id, version) VALUES ($1, $2, $3)",
+        message.id,
+        message.aggregateId,
+        1,
+      );
+    };
+    const consumer = createConsumer({
+      queue: queueName,
+      db: pgDatabase(db.pool),
+      handlers: { "product.created.v1": record, "product.updated.v1": record, "stock.changed.v1": record },
+      connection: { url: run.redisUrl },
+      prefix,
+      logger,
+      registry: metrics.registry,
+      concurrency: 8,
+      autorun: false,
+    });
+    closers.push(() => consumer.close());
+    const messages = Array.from({ length: 16 }, (_, i): Message => {
+      const id = randomUUID();
+      return {
+        id: randomUUID(),
+        type: "product.created.v1",
+        aggregateType: "product",
+        aggregateId: id,
+        aggregateVersion: 1,
+        occurredAt: new Date().toISOString(),
+        correlationId: `corr-conflict-${i}`,
+        causationId: null,
+        producer: "products",
+        payload: product(id, `Conflicted ${i}`),
+      } as Message;
+    });
+    // One attempt each: a conflict that cost an attempt would make a dead letter.
+    await queue.addBulk(messages.map((m) => ({ name: m.type, data: m, opts: { jobId: m.id, attempts: 1 } })));
+    void consumer.worker.run();
+    await waitFor(async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) === messages.length, "every job settled");
+    expect(raised.size, "handlers that hit the conflict in a batch").toBeGreaterThan(0);
+    expect(await queue.getFailedCount()).toBe(0);
+    const effects = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM effects WHERE message_id = ANY($1::uuid[])", [
+      messages.map((m) => m.id),
+    ]);
+    expect(effects.rows).toEqual([{ n: messages.length }]);
   });
 
   it("refuses handlers that do not match the queue's topology", () => {

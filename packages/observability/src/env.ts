@@ -69,12 +69,13 @@ export function loadTracingConfig(env: RawEnv = process.env): TracingConfig {
 
 /**
  * The deployable's name from its boot file: `subgraphs/orders/src/index.ts` -> `orders`, `.../src/worker.ts` ->
- * `orders-worker`, `gateway/src/index.ts` -> `gateway`. OTEL_SERVICE_NAME wins (containers set it).
+ * `orders-worker`, `gateway/src/index.ts` -> `gateway`, and the same for the images' bundles
+ * (`/app/subgraphs/orders/dist/worker.js` -> `orders-worker`). OTEL_SERVICE_NAME wins (the manifests set it).
  */
 export function serviceNameFromEntry(entry: string | undefined): string | undefined {
   if (!entry) return undefined;
   const parts = path.resolve(entry).split(path.sep);
-  const src = parts.lastIndexOf("src");
+  const src = Math.max(parts.lastIndexOf("src"), parts.lastIndexOf("dist"));
   const name = src > 0 ? parts[src - 1] : undefined;
   if (!name) return undefined;
   const file = path.basename(entry).replace(/\.[cm]?[jt]s$/, "");

@@ -52,6 +52,9 @@ describe("tracing configuration (OTel environment conventions)", () => {
     expect(serviceNameFromEntry("/app/subgraphs/orders/src/index.ts")).toBe("orders");
     expect(serviceNameFromEntry("/app/subgraphs/orders/src/worker.ts")).toBe("orders-worker");
     expect(serviceNameFromEntry("/app/gateway/src/index.ts")).toBe("gateway");
+    // The images run bundles (Dockerfile: dist/index.js, dist/worker.js in the workspace folder).
+    expect(serviceNameFromEntry("/app/subgraphs/orders/dist/worker.js")).toBe("orders-worker");
+    expect(serviceNameFromEntry("/app/gateway/dist/index.js")).toBe("gateway");
     expect(serviceNameFromEntry(undefined)).toBeUndefined();
   });
 });

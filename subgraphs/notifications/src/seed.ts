@@ -7,6 +7,7 @@ import { NotificationsRepository } from "./datasources/notifications.ts";
 import { createDatabase } from "./datasources/prisma.ts";
 import { dedupeKeyFor, NotificationsService } from "./domain/notifications-service.ts";
 import { loadEnv } from "./env.ts";
+import { SEED_DATABASE_OPTIONS } from "@ecom/db";
 
 /** When the demo users signed up (the demo data has no sign-up time): the day before the first demo order. */
 const SIGNED_UP_AT = new Date("2026-10-01T08:00:00.000Z");
@@ -26,7 +27,7 @@ function confirmation(order: DemoOrder) {
 
 /** Stores the demo notifications into the database at `databaseUrl`. */
 export async function seed(databaseUrl: string): Promise<{ notifications: number }> {
-  const db = createDatabase(databaseUrl);
+  const db = createDatabase(databaseUrl, SEED_DATABASE_OPTIONS);
   try {
     const service = new NotificationsService(new NotificationsRepository(db.prisma));
     // The demo users signed up before any event was published: their addresses are seeded (version 0, so their

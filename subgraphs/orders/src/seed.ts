@@ -4,10 +4,11 @@ import { OrdersRepository } from "./datasources/orders.ts";
 import { createDatabase } from "./datasources/prisma.ts";
 import { requestHashOf } from "./domain/place-order.ts";
 import { loadEnv } from "./env.ts";
+import { SEED_DATABASE_OPTIONS } from "@ecom/db";
 
 /** Inserts the demo orders missing from the database at `databaseUrl`. */
 export async function seed(databaseUrl: string): Promise<{ orders: number; inserted: number }> {
-  const db = createDatabase(databaseUrl);
+  const db = createDatabase(databaseUrl, SEED_DATABASE_OPTIONS);
   try {
     const repo = new OrdersRepository(db.prisma);
     let inserted = 0;

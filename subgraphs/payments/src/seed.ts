@@ -7,10 +7,11 @@ import { PaymentsRepository } from "./datasources/payments.ts";
 import { createDatabase } from "./datasources/prisma.ts";
 import { chargeKeyForOrder, PaymentsService } from "./domain/payments-service.ts";
 import { loadEnv } from "./env.ts";
+import { SEED_DATABASE_OPTIONS } from "@ecom/db";
 
 /** Charges every CONFIRMED demo order's total into the database at `databaseUrl`. */
 export async function seed(databaseUrl: string): Promise<{ payments: number }> {
-  const db = createDatabase(databaseUrl);
+  const db = createDatabase(databaseUrl, SEED_DATABASE_OPTIONS);
   try {
     const service = new PaymentsService(new PaymentsRepository(db.prisma));
     const confirmed = demoOrders.filter((order) => order.status === "CONFIRMED");

@@ -3,13 +3,14 @@ import { demoCategories, demoProducts } from "@ecom/demo-data";
 import { CatalogRepository } from "./datasources/catalog.ts";
 import { createDatabase } from "./datasources/prisma.ts";
 import { loadEnv } from "./env.ts";
+import { SEED_DATABASE_OPTIONS } from "@ecom/db";
 
 /**
  * Upserts the demo catalog into the database at `databaseUrl`, by the demo ids (which other services' demo data
  * refer to). Demo rows are reset to their demo values; other products are left alone.
  */
 export async function seed(databaseUrl: string): Promise<{ categories: number; products: number }> {
-  const db = createDatabase(databaseUrl, { max: 2 });
+  const db = createDatabase(databaseUrl, SEED_DATABASE_OPTIONS);
   try {
     const repo = new CatalogRepository(db.prisma);
     for (const category of demoCategories) await repo.upsertCategory(category);

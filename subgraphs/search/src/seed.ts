@@ -3,10 +3,11 @@ import { demoProducts } from "@ecom/demo-data";
 import { createDatabase } from "./datasources/prisma.ts";
 import { SearchIndex } from "./datasources/search-index.ts";
 import { loadEnv } from "./env.ts";
+import { SEED_DATABASE_OPTIONS } from "@ecom/db";
 
 /** Upserts a document for every demo product into the database at `databaseUrl`. */
 export async function seed(databaseUrl: string): Promise<{ documents: number }> {
-  const db = createDatabase(databaseUrl);
+  const db = createDatabase(databaseUrl, SEED_DATABASE_OPTIONS);
   try {
     const index = new SearchIndex(db.prisma);
     await index.upsertDocuments(

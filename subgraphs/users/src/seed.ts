@@ -4,10 +4,11 @@ import { createDatabase } from "./datasources/prisma.ts";
 import { UsersRepository } from "./datasources/users.ts";
 import { hashPassword } from "./domain/password.ts";
 import { loadEnv } from "./env.ts";
+import { SEED_DATABASE_OPTIONS } from "@ecom/db";
 
 /** Upserts the demo users into the database at `databaseUrl`. */
 export async function seed(databaseUrl: string): Promise<{ users: number }> {
-  const db = createDatabase(databaseUrl);
+  const db = createDatabase(databaseUrl, SEED_DATABASE_OPTIONS);
   try {
     const repo = new UsersRepository(db.prisma);
     for (const user of demoUsers) {
