@@ -1,6 +1,6 @@
 /**
  * Every metric the Grafana dashboards query is exposed by a real process's /metrics: the gateway, a subgraph and a
- * worker (the search worker: consumers and a relay) are started and scraped after serving a request. Metrics that parallel work is adding are listed in
+ * worker (the search worker: consumers and a relay; the orders worker: the checkout saga) are started and scraped after serving a request. Metrics that parallel work is adding are listed in
  * PENDING_METRICS (scripts/observability.ts); one that starts being exposed must leave that list, so the check
  * tightens as the work lands.
  */
@@ -20,6 +20,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), "dashboard-metrics-"));
 const processes: RunningProcess[] = [];
 let db: TestDatabase | undefined;
 let searchDb: TestDatabase | undefined;
+let ordersDb: TestDatabase | undefined;
 const origins: Record<string, string> = {};
 
 async function start(
@@ -61,6 +62,15 @@ beforeAll(async () => {
     { DATABASE_URL: searchDb.url, REDIS_URL: run.redisUrl, QUEUE_PREFIX: `${run.redisPrefix}dashboard`, RELAY_POLL_INTERVAL: "100ms" },
     "src/worker.ts",
   );
+  // The orders worker: the saga orchestrator's metrics (saga_finished_total...).
+  ordersDb = await createTestDatabase(run, "orders");
+  origins["orders-worker"] = await start(
+    "orders worker",
+    "subgraphs/orders",
+    "orders worker ready",
+    { DATABASE_URL: ordersDb.url, REDIS_URL: run.redisUrl, QUEUE_PREFIX: `${run.redisPrefix}dashboard`, RELAY_POLL_INTERVAL: "100ms" },
+    "src/worker.ts",
+  );
   const composed = composeSupergraph(readSubgraphSources().filter((s) => s.name === "products"));
   if (!composed.ok) throw new Error(composed.errors.join("\n"));
   writeFileSync(path.join(tmp, "supergraph.graphql"), composed.supergraphSdl);
@@ -82,6 +92,7 @@ afterAll(async () => {
   await Promise.all(processes.map((p) => p.stop(5000)));
   await db?.[Symbol.asyncDispose]();
   await searchDb?.[Symbol.asyncDispose]();
+  await ordersDb?.[Symbol.asyncDispose]();
   rmSync(tmp, { recursive: true, force: true });
 });
 
