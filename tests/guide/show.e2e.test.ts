@@ -159,6 +159,53 @@ describe("npm run show", () => {
     },
   );
 
+  it(
+    "gateway: refuses anonymous, customer and forged-token calls, a depth bomb and an alias flood; reports signed subgraph calls as not available",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("gateway");
+      expect(output).toContain("anonymous restock -> HTTP 200 UNAUTHENTICATED");
+      expect(output).toContain("alice (CUSTOMER) restock -> HTTP 200 FORBIDDEN");
+      expect(output).toContain("a token claiming ADMIN, signed with another key -> HTTP 401 UNAUTHENTICATED");
+      expect(output).toMatch(/a depth bomb .* -> HTTP 400 QUERY_TOO_COMPLEX/);
+      expect(output).toMatch(/100 aliases of categories -> HTTP 400 QUERY_TOO_COMPLEX/);
+      expect(output).toContain('gateway_query_limit_refusals_total{rule="depth"} +1');
+      expect(output).toMatch(/forged identity headers .* -> HTTP 4\d\d UNAUTHENTICATED/);
+      // The trust work (signed subgraph calls) has not landed: the show says so and fails, rather than pretending.
+      expect(output).toMatch(/^not available: signed subgraph calls/m);
+      expect(code).toBe(1);
+    },
+  );
+
+  it(
+    "ratelimit: a burst is refused from the 6th request with 429 and Retry-After, and the bucket refills",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("ratelimit");
+      expect(code, output).toBe(0);
+      expect(output.match(/#\d 200 answered/g)?.length).toBeGreaterThanOrEqual(6);
+      expect(output).toMatch(/#6 429 RATE_LIMITED Retry-After: \d+/);
+      expect(output).toMatch(/[1-3] request\(s\) passed [\d.]+ s after the refusal, then the bucket was empty again/);
+      expect(output).toMatch(/gateway_rate_limit_rejections_total\{rule="show-burst"\} \+[4-9]/);
+      expect(output).toContain("rateLimit.rules back to its default");
+    },
+  );
+
+  it(
+    "saga: a declined checkout compensates step by step and gives the stock back; a TCC reservation expires",
+    { timeout: 240_000 },
+    async () => {
+      const { code, output } = await show("saga");
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/timeline: inventory\s+RESERVED/);
+      expect(output).toMatch(/timeline: payment\s+DECLINED/);
+      expect(output).toMatch(/timeline: inventory\s+RELEASED/);
+      expect(output).toMatch(/timeline: order\s+CANCELLED/);
+      expect(output).toMatch(/stock of .*: (\d+) before, \d+ while reserved, \1 after the compensation/);
+      expect(output).toMatch(/inventory: reservation EXPIRED [\d.]+ s after it expired/);
+    },
+  );
+
   it("canary: about 10% of 200 requests reach the v2 instance, pins are obeyed, the route is put back", { timeout: 180_000 }, async () => {
     const { code, output } = await show("canary");
     expect(code, output).toBe(0);
