@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -46,23 +47,48 @@ function processesWithEnv(needle: string): number[] {
   return pids;
 }
 
+/** True when nothing listens on `port` now. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A START_BASE_PORT whose ports are all free now: the gateway +0, subgraphs +1..+7, the dashboard +90, workers
+ * +101..+107, products-2 +1002. Below Linux's ephemeral range (32768 and up), where outgoing connections take ports,
+ * and away from tests/start's 20000-24000.
+ */
+async function freeBasePort(): Promise<number> {
+  const offsets = [0, 1, 2, 3, 4, 5, 6, 7, 90, 101, 102, 103, 104, 105, 106, 107, 1002];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 25_000 + Math.floor(Math.random() * 600) * 10;
+    const free = await Promise.all(offsets.map((o) => isFree(base + o)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error("no free range of ports for npm start between 25000 and 31000");
+}
+
 describe("npm run show", () => {
   const testRun = inject("testRun");
   const databasePrefix = `${testRun.prefix}_guide`;
-  // Subgraphs +1..+7, workers +101..+107, the dashboard +90, products-2 +1002: a range of its own.
-  const basePort = 30_000 + Math.floor(Math.random() * 300) * 10;
+  let basePort = 0;
   const env = {
     NODE_ENV: "development",
     POSTGRES_ADMIN_URL: testRun.adminUrl,
     REDIS_URL: testRun.redisUrl,
     DATABASE_PREFIX: databasePrefix,
-    START_BASE_PORT: String(basePort),
+    START_BASE_PORT: "",
     CONTROL_PLANE_PREFIX: `${testRun.redisPrefix}guide:`,
     LOG_LEVEL: "info",
   };
   let platform: Started | undefined;
 
   beforeAll(async () => {
+    basePort = await freeBasePort();
+    env.START_BASE_PORT = String(basePort);
     platform = run(["scripts/start.ts", "--scale", "products=2"], env);
     const deadline = Date.now() + 330_000;
     let exited = false;
