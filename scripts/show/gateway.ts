@@ -87,7 +87,10 @@ export async function showGateway(show: Show): Promise<void> {
     });
     return {
       status: res.status,
-      body: (await res.json().catch(() => ({}))) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> },
+      body: (await res.json().catch(() => ({}))) as {
+        data?: unknown;
+        errors?: Array<{ message: string; extensions?: { code?: string; reason?: string } }>;
+      },
     };
   };
   const forgedHeaders = await direct({ [IDENTITY_HEADERS.userId]: aliceId, [IDENTITY_HEADERS.role]: "ADMIN" });
@@ -99,10 +102,12 @@ export async function showGateway(show: Show): Promise<void> {
     throw new ShowFailure(`the orders subgraph trusted forged identity headers: ${JSON.stringify(forgedHeaders.body).slice(0, 300)}`);
   }
   const unsigned = await direct({});
-  show.say(`orders subgraph called directly, anonymous and unsigned -> HTTP ${unsigned.status}`);
+  const reason = unsigned.body.errors?.[0]?.extensions?.reason;
+  show.say(`orders subgraph called directly, anonymous and unsigned -> HTTP ${unsigned.status}${reason ? ` (${reason})` : ""}`);
   if (unsigned.status < 400) {
     throw new NotAvailable(
       "signed subgraph calls: subgraphs still answer unsigned calls (identity is vouched for by INTERNAL_SECRET; request signing is the trust work, not in this tree yet)",
     );
   }
+  show.say("subgraphs serve only calls signed by the gateway (or a subgraph they trust): a leaked port is not a way in");
 }
