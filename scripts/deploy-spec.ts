@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { subgraphUrlVariable } from "@ecom/config";
-import { deployables, type Deployable } from "./topology.ts";
+import { deployables, GATEWAY_NODE_OPTIONS, type Deployable } from "./topology.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -51,19 +51,37 @@ export type DeployKind = Exclude<Deployable["kind"], "dashboard">;
 
 /** Resource requests and limits by kind of deployable (overlays scale them). */
 export const RESOURCES: Record<DeployKind, { requests: { cpu: string; memory: string }; limits: { cpu: string; memory: string } }> = {
-  gateway: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+  // 768Mi: the old generation it had at 512Mi plus the larger young generation (see nodeOptions).
+  gateway: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "768Mi" } },
   subgraph: { requests: { cpu: "100m", memory: "192Mi" }, limits: { cpu: "500m", memory: "384Mi" } },
   worker: { requests: { cpu: "50m", memory: "128Mi" }, limits: { cpu: "250m", memory: "256Mi" } },
 };
 
 /**
- * V8 flags per kind (`NODE_OPTIONS`): the heap is kept below the container's memory limit so V8 collects before
- * the kernel kills the process. Add other V8 flags here, once.
+ * V8 flags per kind (`NODE_OPTIONS`, which replaces the image's own `NODE_OPTIONS`): the heap is kept below the
+ * container's memory limit so V8 collects before the kernel kills the process. The gateway keeps its measured
+ * young generation (`GATEWAY_NODE_OPTIONS`, scripts/topology.ts: semi-spaces of 64 MiB); V8's young generation is
+ * three semi-spaces, so what it takes beyond V8's default (16 MiB) comes off the old generation's share. Add other
+ * V8 flags here, once.
  */
 export function nodeOptions(kind: DeployKind): string {
   const limitMi = Number.parseInt(RESOURCES[kind].limits.memory, 10);
-  return `--max-old-space-size=${Math.floor(limitMi * 0.75)}`;
+  const semiSpaceMi = kind === "gateway" ? Number(/--max-semi-space-size=(\d+)/.exec(GATEWAY_NODE_OPTIONS)?.[1] ?? 16) : 16;
+  const oldSpaceMi = Math.floor(limitMi * 0.75) - 3 * (semiSpaceMi - 16);
+  return [`--max-old-space-size=${oldSpaceMi}`, ...(kind === "gateway" ? [GATEWAY_NODE_OPTIONS] : [])].join(" ");
 }
+
+/**
+ * The OpenTelemetry collector every process exports its traces to (OTLP over HTTP; packages/observability's
+ * tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT` is set). The NetworkPolicy `allow-otlp` lets every pod reach
+ * it; change it here (or per overlay with a ConfigMap patch) for another collector.
+ */
+export const OTLP_COLLECTOR = {
+  namespace: "observability",
+  podLabels: { "app.kubernetes.io/name": "opentelemetry-collector" },
+  url: "http://otel-collector.observability.svc:4318",
+  port: 4318,
+} as const;
 
 /** A variable whose value is secret: it lives in a Kubernetes Secret (never in a ConfigMap or the repository). */
 export interface SecretVariable {
@@ -78,6 +96,12 @@ export interface SecretVariable {
   scope: "shared" | "service";
   /** How to produce a value (shown in the Secret templates and the README). */
   howTo: (service: string) => string;
+  /**
+   * The operator's variable compose takes the value from (`${NAME:?...}`). A `service`-scoped secret read by
+   * several deployables needs one per service.
+   * @default the variable itself
+   */
+  composeVariable?: (service: string) => string;
 }
 
 /**
@@ -86,10 +110,23 @@ export interface SecretVariable {
  */
 export const SECRET_VARIABLES: readonly SecretVariable[] = [
   {
-    variable: "INTERNAL_SECRET",
+    // Signed subgraph calls (packages/auth signing.ts): the gateway holds the master keys, each subgraph only its
+    // own service keys (it cannot forge calls to another), so one Secret per service. Workers serve no signed
+    // requests and get none.
+    variable: "SIGNING_KEYS",
     usedBy: (d) => d.kind === "gateway" || d.kind === "subgraph",
-    scope: "shared",
-    howTo: () => "openssl rand -hex 32",
+    scope: "service",
+    howTo: (service) =>
+      service === "gateway"
+        ? "npm run keys (the master keys: first signs, keep the old one second while rotating)"
+        : `npm run keys (${service}'s service keys)`,
+    composeVariable: (service) => `SIGNING_KEYS_${service.toUpperCase()}`,
+  },
+  {
+    variable: "PRODUCTS_SIGNING_KEYS",
+    usedBy: (d) => d.kind === "subgraph" && d.service === "orders",
+    scope: "service",
+    howTo: () => "npm run keys (orders -> products: orders' price lookups, signed as orders)",
   },
   {
     variable: "JWT_PRIVATE_KEY",
@@ -104,6 +141,11 @@ export const SECRET_VARIABLES: readonly SecretVariable[] = [
     howTo: (service) => `postgres://ecom_${service}:<password>@<postgres-host>:5432/ecom_${service}`,
   },
 ];
+
+/** The operator's variable compose reads a secret of `service` from (see {@link SecretVariable.composeVariable}). */
+export function composeVariableOf(variable: SecretVariable, service: string): string {
+  return variable.composeVariable?.(service) ?? variable.variable;
+}
 
 /** Name of the Kubernetes Secret holding a variable for a service. */
 export function secretName(variable: SecretVariable, service: string): string {
@@ -177,6 +219,8 @@ export function deployTargets(root = ROOT): DeployTarget[] {
       SHUTDOWN_DELAY: SHUTDOWN.shutdownDelay,
       DRAIN_TIMEOUT: SHUTDOWN.drainTimeout,
       NODE_OPTIONS: nodeOptions(kind),
+      OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_COLLECTOR.url,
+      OTEL_SERVICE_NAME: d.name,
     };
     if (kind === "gateway") {
       const subgraphs = list.filter((s) => s.kind === "subgraph");

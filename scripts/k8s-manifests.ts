@@ -6,6 +6,7 @@
  */
 import {
   NAMESPACE,
+  OTLP_COLLECTOR,
   RESOURCES,
   SECRET_VARIABLES,
   SHUTDOWN,
@@ -248,8 +249,8 @@ const prometheusPeer = {
 };
 
 /**
- * NetworkPolicies: deny everything, then allow DNS, what each deployable calls, each service's own database,
- * Redis for its clients, and Prometheus scraping. Subgraphs accept only the gateway (and declared callers).
+ * NetworkPolicies: deny everything, then allow DNS, traces to the OTLP collector, what each deployable calls, each
+ * service's own database, Redis for its clients, and Prometheus scraping. Subgraphs accept only the gateway (and declared callers).
  */
 export function networkPolicies(targets: DeployTarget[]): K8sObject[] {
   const policy = (name: string, spec: Record<string, unknown>): K8sObject => ({
@@ -275,6 +276,21 @@ export function networkPolicies(targets: DeployTarget[]): K8sObject[] {
             { port: 53, protocol: "UDP" },
             { port: 53, protocol: "TCP" },
           ],
+        },
+      ],
+    }),
+    policy("allow-otlp", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": OTLP_COLLECTOR.namespace } },
+              podSelector: { matchLabels: OTLP_COLLECTOR.podLabels },
+            },
+          ],
+          ports: [port(OTLP_COLLECTOR.port)],
         },
       ],
     }),

@@ -15,12 +15,12 @@ import {
   evenIfOtherVariablesFail,
   httpLimitsEnv,
   httpUrl,
-  internalSecretEnv,
+  gatewaySigningEnv,
   loadEnvOrExit,
   port,
   queryLimitsEnv,
   redisUrl,
-  refuseDevSecretInProduction,
+  refuseDevSigningKeysInProduction,
   shutdownEnv,
   subgraphUrlVariable,
   z,
@@ -71,12 +71,14 @@ export const envSchema = z
   .object({
     ...baseEnv,
     ...shutdownEnv,
-    ...internalSecretEnv,
+    ...gatewaySigningEnv,
     PORT: port(GATEWAY_PORT),
     /** Where the users subgraph publishes the public keys of access tokens. */
     JWKS_URL: httpUrl().default(`http://localhost:${SUBGRAPHS.users}/.well-known/jwks.json`),
     JWT_ISSUER: z.string().default("ecom-users"),
     JWT_AUDIENCE: z.string().default("ecom-gateway"),
+    /** Clock skew tolerated on a token's exp/nbf/iat. */
+    JWT_CLOCK_SKEW: durationMs("5s"),
     /** Timeout of one attempt of a subgraph call; slower is a failure for its breaker (then retried or SUBGRAPH_UNAVAILABLE). */
     SUBGRAPH_TIMEOUT: durationMs("5s"),
     /** Longest time one client request may spend on subgraph calls, retries and waits included. */
@@ -130,7 +132,7 @@ export const envSchema = z
     /** How often the gateway checks each subgraph's health in the background (readiness body and metrics). */
     SUBGRAPH_HEALTH_INTERVAL: durationMs("5s"),
   })
-  .superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail);
+  .superRefine(refuseDevSigningKeysInProduction, evenIfOtherVariablesFail);
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -8,7 +8,7 @@
  * `x-apollo-operation-name`) is refused with 400 before anything runs.
  */
 import cors from "cors";
-import type { Express, RequestHandler } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import { booleanFlag, z } from "@ecom/config";
 
 /** `trust proxy` as express takes it: off, a number of hops, or the proxies' addresses/subnets. */
@@ -58,6 +58,13 @@ export const httpHygieneEnv = {
           code: "custom",
           message: "true would trust every X-Forwarded-For (any client picks its IP): give the number of proxies (1) or their addresses",
         });
+        return z.NEVER;
+      }
+      try {
+        // express compiles the setting at once (proxy-addr): an invalid address throws here, not on a request.
+        express().set("trust proxy", v);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `must be false, a hop count or addresses/subnets (${(error as Error).message})` });
         return z.NEVER;
       }
       return v;

@@ -17,7 +17,11 @@ import { watchSupergraphFile } from "./supergraph-watcher.ts";
 const env = loadEnv();
 const logger = createLogger({ service: "gateway", level: env.LOG_LEVEL, pretty: env.NODE_ENV === "development" });
 const metrics = createMetrics({ service: "gateway" });
-const verifyToken = createTokenVerifier({ jwksUrl: env.JWKS_URL }, { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+const verifyToken = createTokenVerifier(
+  { jwksUrl: env.JWKS_URL },
+  { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE },
+  { clockToleranceSeconds: env.JWT_CLOCK_SKEW / 1000 },
+);
 
 // Rate limiting: counters in Redis shared by every instance (or this one's memory), rules live-configurable.
 const rateLimit = env.RATE_LIMIT

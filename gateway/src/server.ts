@@ -22,11 +22,12 @@ import {
   type ReadinessCheck,
 } from "@ecom/observability";
 import { GATEWAY_LIMIT_DEFAULTS, type QueryLimitsInput } from "@ecom/limits";
-import { createHttpErrorHandler, createHttpLifecycle, notFoundHandler, shutdownTimings } from "@ecom/service";
+import { createHttpErrorHandler, createHttpLifecycle, graphqlMethodGuard, notFoundHandler, shutdownTimings } from "@ecom/service";
 import type { GatewayContext } from "./context.ts";
 import { resilienceConfigOf, type Env } from "./env.ts";
 import type { InstanceRouting } from "./fetch/balancer.ts";
 import { SubgraphCallPath, type SubgraphFetchStage } from "./fetch/pipeline.ts";
+import { createSigning } from "./fetch/sign.ts";
 import { applyHttpHygiene, type HttpHygieneOptions } from "./http-hygiene.ts";
 import { createAuthPlugin } from "./plugins/auth.ts";
 import { createRateLimitPlugin, type GatewayRateLimit } from "./plugins/rate-limit.ts";
@@ -38,7 +39,7 @@ import { createSupergraphControl, subgraphReadinessCheck, type SubgraphEndpoint,
 
 /** Everything the gateway is built from; the boot file (index.ts) or a test provides it. */
 export interface GatewayServerDeps {
-  env: Pick<Env, "NODE_ENV" | "INTERNAL_SECRET" | "SUBGRAPH_TIMEOUT"> &
+  env: Pick<Env, "NODE_ENV" | "SIGNING_KEYS" | "SUBGRAPH_TIMEOUT"> &
     Partial<
       Pick<
         Env,
@@ -61,9 +62,9 @@ export interface GatewayServerDeps {
    */
   callPath?: SubgraphCallPath;
   /**
-   * The request-signing stage of each subgraph's calls (gateway/src/fetch/sign.ts), placed inside the retries.
-   * Used only when the gateway builds the call path itself.
-   * @default no signing
+   * The request-signing stage of each subgraph's calls, placed inside the retries. Used only when the gateway
+   * builds the call path itself.
+   * @default createSigning({ masterKeys: env.SIGNING_KEYS }) (gateway/src/fetch/sign.ts)
    */
   signing?: (subgraph: string) => SubgraphFetchStage | undefined;
   /**
@@ -198,7 +199,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       }),
       logger: deps.logger,
       registry: deps.metrics.registry,
-      ...(deps.signing ? { signing: deps.signing } : {}),
+      signing: deps.signing ?? createSigning({ masterKeys: deps.env.SIGNING_KEYS }),
       ...(deps.routing ? { routing: (subgraph: string) => deps.routing!.stage(subgraph) } : {}),
       transportOptions: { connections: deps.env.SUBGRAPH_CONNECTIONS ?? 128 },
     });
@@ -218,7 +219,6 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       createSubgraphDataSource<GatewayContext>({
         name,
         url: deps.subgraphUrls?.[name] ?? url ?? "",
-        internalSecret: deps.env.INTERNAL_SECRET,
         identityOf: (context) => auth.identityOf(context),
         idsOf: (context) =>
           typeof context["correlationId"] === "string" && context["correlationId"] !== "" ? (context as GatewayContext) : undefined,
@@ -260,7 +260,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
               limit: deps.rateLimit,
               identityOf: (context) => auth.identityOf(context),
               clientIpOf: (context) => context.clientIp,
+              costOf: (requestContext) => limits.costOf(requestContext),
               metrics: deps.metrics,
+              logger: deps.logger,
             }),
           ]
         : []),
@@ -303,6 +305,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   app.use(
     "/graphql",
     corsMiddleware,
+    graphqlMethodGuard,
     express.json({ limit: deps.bodyLimit ?? "1mb" }),
     limits.guard,
     expressMiddleware(apollo, {

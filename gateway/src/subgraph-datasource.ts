@@ -10,7 +10,7 @@
  */
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from "@apollo/gateway";
 import type { FetcherRequestInit, FetcherResponse } from "@apollo/utils.fetcher";
-import { IDENTITY_HEADERS, identityToHeaders, type Identity } from "@ecom/auth";
+import { IDENTITY_HEADERS, SIGNATURE_HEADERS, identityToHeaders, type Identity } from "@ecom/auth";
 import { ErrorCode } from "@ecom/errors";
 import { CORRELATION_ID_HEADER, REQUEST_ID_HEADER, type Logger } from "@ecom/observability";
 import { isBrokenCircuitError, isCancelledError, isResilienceError, type BreakerStateName } from "@ecom/resilience";
@@ -57,8 +57,6 @@ export interface SubgraphDataSourceOptions<TContext extends object> {
   name: string;
   /** Its `/graphql` URL. */
   url: string;
-  /** Sent as `x-internal-secret`: subgraphs trust identity headers only with it. */
-  internalSecret: string;
   /** The caller of the request whose context this is (null when anonymous, and for the gateway's own calls). */
   identityOf: (context: TContext | Record<string, unknown>) => Identity | null;
   /** The request and correlation ids of the request whose context this is. */
@@ -157,7 +155,10 @@ function operationOf(query: string): SubgraphCall["operation"] {
   return "query";
 }
 
-const IDENTITY_HEADER_NAMES: ReadonlySet<string> = new Set(Object.values(IDENTITY_HEADERS).map((h) => h.toLowerCase()));
+// Set by the gateway alone: never taken from what a request asks for.
+const IDENTITY_HEADER_NAMES: ReadonlySet<string> = new Set(
+  [...Object.values(IDENTITY_HEADERS), ...Object.values(SIGNATURE_HEADERS)].map((h) => h.toLowerCase()),
+);
 
 /** `max-age`, `public` and `private` of a Cache-Control header, as RemoteGraphQLDataSource reads them. */
 function cacheHintOf(header: string | null): { maxAge: number; scope?: "PUBLIC" | "PRIVATE" } {
@@ -182,7 +183,7 @@ async function parseBody(response: FetcherResponse): Promise<unknown> {
 
 /**
  * The data source of one subgraph:
- * - sends the caller's identity with the internal secret (identityToHeaders), never headers a client sent
+ * - sends the caller's identity (identityToHeaders; signed by the call path), never headers a client sent
  *   (the gateway does not forward client headers at all, and identity headers are set afresh on every call);
  * - sends `x-correlation-id` (and the gateway's `x-request-id`) so one client request can be followed through
  *   every service's logs;
@@ -229,7 +230,8 @@ export function createSubgraphDataSource<TContext extends object>(
           if (!IDENTITY_HEADER_NAMES.has(lower)) headers[lower] = value;
         }
       }
-      Object.assign(headers, identityToHeaders(options.identityOf(context), options.internalSecret));
+      // Covered by the signature the call path's signing stage adds (gateway/src/fetch/sign.ts).
+      Object.assign(headers, identityToHeaders(options.identityOf(context)));
       const ids = options.idsOf(context);
       if (ids) {
         headers[CORRELATION_ID_HEADER] = ids.correlationId;

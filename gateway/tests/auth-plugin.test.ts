@@ -2,7 +2,7 @@ import type { GraphQLRequestContext } from "@apollo/server";
 import { HeaderMap } from "@apollo/server";
 import { describe, expect, it, vi } from "vitest";
 import type { Identity } from "@ecom/auth";
-import { unauthenticated } from "@ecom/errors";
+import { authUnavailable, unauthenticated } from "@ecom/errors";
 import { SignJWT } from "jose";
 import { createAuthPlugin } from "../src/plugins/auth.ts";
 
@@ -60,6 +60,20 @@ describe("the auth plugin", () => {
     expect(expired.error?.extensions).toMatchObject({ code: "UNAUTHENTICATED", http: { status: 401 } });
     const basic = await run(plugin, "Basic dXNlcjpwYXNz");
     expect(basic.error?.extensions).toMatchObject({ code: "UNAUTHENTICATED", http: { status: 401 } });
+  });
+
+  it("answers 503 AUTH_UNAVAILABLE with Retry-After when the token cannot be checked right now", async () => {
+    const plugin = createAuthPlugin({
+      verifyToken: async () => {
+        throw authUnavailable();
+      },
+      retryAfterSeconds: 7,
+    });
+    const { error, identity } = await run(plugin, "Bearer abc.def.ghi");
+    expect(error?.extensions).toMatchObject({ code: "AUTH_UNAVAILABLE", http: { status: 503 } });
+    const headers = (error?.extensions["http"] as { headers: Map<string, string> }).headers;
+    expect(headers.get("retry-after")).toBe("7");
+    expect(identity).toBeNull();
   });
 
   it("hides unexpected verifier failures behind 'Invalid token.'", async () => {

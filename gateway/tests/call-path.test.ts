@@ -1,3 +1,5 @@
+import { devMasterKeyring } from "@ecom/auth";
+import { createSigning } from "../src/fetch/sign.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { dedupKey } from "../src/fetch/dedup.ts";
@@ -52,7 +54,6 @@ describe("what an answer means to the call path", () => {
     const init = (user: string, requestId: string) => ({
       headers: {
         "content-type": "application/json",
-        "x-internal-secret": "s",
         "x-user-id": user,
         "x-request-id": requestId,
         "x-correlation-id": requestId,
@@ -81,6 +82,8 @@ describe("a call path shared by two gateway instances (a supergraph reload)", { 
       config: { defaults: { breaker: { consecutiveFailures: 2, openMs: 60_000 }, retry: { maxAttempts: 1 } } },
       logger: createLogger({ service: "test", level: "silent" }),
       registry: metrics.registry,
+      // A call path given to the gateway brings its own signing (subgraphs refuse unsigned calls).
+      signing: createSigning({ masterKeys: devMasterKeyring() }),
     });
     const supergraph = composeFixture({ accounts: ACCOUNTS_SDL, catalog: CATALOG_SDL });
     const urls = { accounts: accounts.url, catalog: "http://127.0.0.1:9/graphql" };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEV_INTERNAL_SECRET, parseEnv } from "@ecom/config";
+import { devMasterKeyring } from "@ecom/auth";
+import { parseEnv } from "@ecom/config";
 import { DEFAULT_SUPERGRAPH_PATH, envSchema, resilienceConfigOf, subgraphUrlOverrides } from "../src/env.ts";
 import { subgraphsOf } from "../src/supergraph.ts";
 import { readFileSync } from "node:fs";
@@ -12,7 +13,8 @@ describe("gateway configuration", () => {
     expect(env).toMatchObject({
       PORT: 4000,
       NODE_ENV: "development",
-      INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+      SIGNING_KEYS: devMasterKeyring(),
+      JWT_CLOCK_SKEW: 5000,
       JWKS_URL: "http://localhost:4001/.well-known/jwks.json",
       JWT_ISSUER: "ecom-users",
       JWT_AUDIENCE: "ecom-gateway",
@@ -84,14 +86,18 @@ describe("gateway configuration", () => {
     );
   });
 
-  it("refuses the development secret in production", () => {
-    expect(() => parse({ NODE_ENV: "production" })).toThrow(/INTERNAL_SECRET: must be set in production/);
-    expect(parse({ NODE_ENV: "production", INTERNAL_SECRET: "a-real-secret-of-some-length" }).NODE_ENV).toBe("production");
+  it("refuses the development signing key in production, and takes master keys for rotation", () => {
+    expect(() => parse({ NODE_ENV: "production" })).toThrow(/SIGNING_KEYS: must be set in production/);
+    expect(() => parse({ NODE_ENV: "production", SIGNING_KEYS: `dev:${Buffer.alloc(32, 9).toString("base64url")}` })).toThrow(
+      /SIGNING_KEYS: must be set in production/,
+    );
+    const keys = `new:${Buffer.alloc(32, 1).toString("base64url")},old:${Buffer.alloc(32, 2).toString("base64url")}`;
+    expect(parse({ NODE_ENV: "production", SIGNING_KEYS: keys }).SIGNING_KEYS.map((k) => k.kid)).toEqual(["new", "old"]);
   });
 
-  it("reports the development secret in production together with an invalid variable", () => {
+  it("reports the development signing key in production together with an invalid variable", () => {
     expect(() => parse({ NODE_ENV: "production", PORT: "http" })).toThrow(
-      /\(2 problems\):\n {2}- PORT: must be a port number.*\n {2}- INTERNAL_SECRET: must be set in production/,
+      /\(2 problems\):\n {2}- PORT: must be a port number.*\n {2}- SIGNING_KEYS: must be set in production/,
     );
   });
 

@@ -155,7 +155,7 @@ describe("gateway + users subgraph as processes", () => {
     const client = createClient({ url: gatewayUrl });
     const email = `spoof-${randomUUID()}@example.com`;
     const { register } = await client.request(RegisterDocument, { input: { email, password: "password123", name: "Victim" } });
-    const spoof = { "x-user-id": register.user.id, "x-user-role": "ADMIN", "x-internal-secret": "dev-internal-secret-change-me" };
+    const spoof = { "x-user-id": register.user.id, "x-user-role": "ADMIN", "x-ecom-caller": "gateway", "x-ecom-signature": "A".repeat(43) };
 
     const anonymous = await post(gatewayUrl, "{ me { id } }", spoof);
     expect(anonymous.body).toEqual({ data: { me: null } });

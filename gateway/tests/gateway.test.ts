@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
 import { SubgraphUnavailableError } from "../src/subgraph-datasource.ts";
 import {
   ACCOUNTS_SDL,
@@ -63,13 +62,18 @@ describe("the gateway in front of running subgraphs", () => {
     expect(body).toEqual({ data: { me: null } });
   });
 
-  it("forwards the verified identity with the internal secret", async () => {
+  it("forwards the verified identity inside a signed request, and signs anonymous requests too", async () => {
     const token = await tokens.issue({ id: "u-2", role: "ADMIN" });
     accounts.received.length = 0;
     const { body } = await gql(gateway.url, "{ seen { userId role } }", { headers: { authorization: `Bearer ${token}` } });
     expect(body.data).toEqual({ seen: { userId: "u-2", role: "ADMIN" } });
-    expect(accounts.received[0]?.["x-internal-secret"]).toBe(DEV_INTERNAL_SECRET);
+    expect(accounts.received[0]).toMatchObject({ "x-ecom-caller": "gateway", "x-ecom-key-id": "dev", "x-user-id": "u-2" });
+    expect(accounts.received[0]?.["x-ecom-signature"]).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(accounts.received[0]?.["authorization"]).toBeUndefined();
+    accounts.received.length = 0;
+    await gql(gateway.url, "{ seen { userId } }");
+    expect(accounts.received[0]).toMatchObject({ "x-ecom-caller": "gateway" });
+    expect(accounts.received[0]?.["x-user-id"]).toBeUndefined();
   });
 
   it("answers 401 UNAUTHENTICATED for a token it cannot verify, and runs nothing", async () => {
@@ -90,11 +94,11 @@ describe("the gateway in front of running subgraphs", () => {
   it("ignores identity headers a client sends itself", async () => {
     accounts.received.length = 0;
     const { body } = await gql(gateway.url, "{ me { id } seen { userId role } }", {
-      headers: { "x-user-id": "someone-else", "x-user-role": "ADMIN", "x-internal-secret": "guess" },
+      headers: { "x-user-id": "someone-else", "x-user-role": "ADMIN", "x-ecom-caller": "orders", "x-ecom-signature": "guess" },
     });
     expect(body.data).toEqual({ me: null, seen: { userId: null, role: null } });
     expect(accounts.received[0]?.["x-user-id"]).toBeUndefined();
-    expect(accounts.received[0]?.["x-internal-secret"]).toBe(DEV_INTERNAL_SECRET);
+    expect(accounts.received[0]?.["x-ecom-caller"]).toBe("gateway");
   });
 
   it("propagates the client's correlation id to the subgraphs and echoes it", async () => {
@@ -195,6 +199,9 @@ describe("a subgraph that is down, slow or failing", () => {
         checks: { supergraph: { status: "ok" } },
         dependencies: { "subgraph:accounts": { status: "ok" }, "subgraph:catalog": { status: "fail" } },
       });
+      const metrics = await (await fetch(`${gateway.origin}/metrics`)).text();
+      expect(metrics).toMatch(/^health_check_up\{check="subgraph:catalog"[^}]*\} 0$/m);
+      expect(metrics).toMatch(/^health_check_up\{check="subgraph:accounts"[^}]*\} 1$/m);
     } finally {
       await gateway.stop();
       await accounts.stop();

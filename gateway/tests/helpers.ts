@@ -5,8 +5,15 @@
 import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { composeServices } from "@apollo/composition";
-import { createTokenIssuer, createTokenVerifier, jwksOf, loadSigningKey } from "@ecom/auth";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
+import {
+  createTokenIssuer,
+  createTokenVerifier,
+  devMasterKeyring,
+  jwksOf,
+  loadSigningKey,
+  memoryNonceStore,
+  serviceKeyring,
+} from "@ecom/auth";
 import { badUserInput, codedError, ErrorCode, forbidden } from "@ecom/errors";
 import { createLogger, createMetrics, type Logger } from "@ecom/observability";
 import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
@@ -65,7 +72,8 @@ async function startSubgraph(
     logger: silentLogger(),
     metrics: createMetrics({ service: name, defaultMetrics: false }),
     checks: [],
-    internalSecret: DEV_INTERNAL_SECRET,
+    // The gateway of these tests signs with the development master keys (its env default).
+    signing: { keys: serviceKeyring(devMasterKeyring(), name), nonces: memoryNonceStore() },
     createLoaders: () => ({}),
     routes: (app) =>
       app.use("/graphql", (req, _res, next) => {
@@ -166,7 +174,7 @@ export async function startGateway(
     verifyToken,
     readinessTimeoutMs: 1000,
     ...overrides,
-    env: { NODE_ENV: "test", INTERNAL_SECRET: DEV_INTERNAL_SECRET, SUBGRAPH_TIMEOUT: 5000, ...overrides.env },
+    env: { NODE_ENV: "test", SIGNING_KEYS: devMasterKeyring(), SUBGRAPH_TIMEOUT: 5000, ...overrides.env },
   });
   const { url } = await server.listen(0, "127.0.0.1");
   return Object.assign(server, { url, origin: new URL(url).origin });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import http from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
+import { devMasterKeyring, memoryNonceStore, serviceKeyring } from "@ecom/auth";
 import { createMetrics } from "@ecom/observability";
 import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
 import { parse } from "graphql";
@@ -77,7 +77,7 @@ describe("the gateway's query limits, before any subgraph call", () => {
       logger: silentLogger(),
       metrics: createMetrics({ service: "shop", defaultMetrics: false }),
       checks: [],
-      internalSecret: DEV_INTERNAL_SECRET,
+      signing: { keys: serviceKeyring(devMasterKeyring(), "shop"), nonces: memoryNonceStore() },
       createLoaders: () => ({}),
       routes: (app) =>
         app.use("/graphql", (req, _res, next) => {
@@ -272,6 +272,23 @@ describe("the gateway's query limits, before any subgraph call", () => {
     const post = await send(url, { headers: { origin: "https://evil.example.com" }, json: { query: "{ me { id } }" } });
     expect(post.headers.get("access-control-allow-origin")).toBeNull();
     expect(post.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
+  it("keeps the operation_name label bounded: made-up names past the bound fold into __other__", { timeout: 120_000 }, async () => {
+    // __typename only: the gateway answers it without a subgraph call.
+    for (let i = 0; i < 230; i += 23) {
+      await Promise.all(
+        Array.from({ length: 23 }, (_, j) =>
+          send(url, { json: { query: `query Op${i + j} { __typename }`, operationName: `Op${i + j}` } }),
+        ),
+      );
+    }
+    const text = await (await fetch(`${gateway.origin}/metrics`)).text();
+    const names = new Set(
+      [...text.matchAll(/^graphql_operation_duration_seconds_count\{[^}]*operation_name="([^"]+)"/gm)].map((m) => m[1]),
+    );
+    expect(names.size).toBeLessThanOrEqual(203); // 200 kept, __other__, anonymous, __unresolved__
+    expect(names.has("__other__")).toBe(true);
   });
 
   it("applies new limits live, and refuses invalid ones keeping the old", async () => {

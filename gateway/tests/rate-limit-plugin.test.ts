@@ -1,8 +1,12 @@
+import { HeaderMap, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { GATEWAY_LIMIT_DEFAULTS, operationCost } from "@ecom/limits";
+import { createMetrics } from "@ecom/observability";
 import { createMemoryStore, rateLimitRuleSchema, RateLimiter, type Decision } from "@ecom/ratelimit";
-import { getOperationAST, parse } from "graphql";
+import { buildSchema, getOperationAST, parse } from "graphql";
+import { Counter, Registry } from "prom-client";
 import { parseList } from "structured-headers";
 import { describe, expect, it } from "vitest";
-import { rateLimitHeaders, refusalOf, rootFieldsOf } from "../src/plugins/rate-limit.ts";
+import { createRateLimitPlugin, rateLimitHeaders, refusalOf, rootFieldsOf } from "../src/plugins/rate-limit.ts";
 
 function fieldsOf(query: string, variables: Record<string, unknown> = {}) {
   const document = parse(query);
@@ -101,3 +105,91 @@ describe("a refusal", () => {
     expect(refusal.body.message).toMatch(/counts more than rule "login-ip" allows \(20 per 60 s\)/);
   });
 });
+
+describe("the plugin", () => {
+  const schema = buildSchema(`type Query { items: [Item!]! me: String }
+    type Item { id: ID! name: String! }
+    type Mutation { login(email: String!, password: String!): String }`);
+
+  async function respond(
+    plugin: ApolloServerPlugin<BaseContext>,
+    query: string,
+    contextValue: object,
+    variables: Record<string, unknown> = {},
+  ) {
+    const document = parse(query);
+    const operation = getOperationAST(document)!;
+    const response = { http: { status: undefined as number | undefined, headers: new HeaderMap() } };
+    const listener = await plugin.requestDidStart!({ contextValue } as never);
+    const answer = await listener!.responseForOperation!({
+      operation,
+      document,
+      schema,
+      operationName: operation.name?.value ?? null,
+      request: { variables },
+      response,
+      contextValue,
+    } as never);
+    return { answer, headers: response.http.headers };
+  }
+
+  function pluginWith(rules: unknown[], costOf?: () => number) {
+    let t = 0;
+    const limiter = new RateLimiter({ rules: rules as never, now: () => (t += 1) });
+    const registry = new Registry();
+    const metrics = createMetrics({ service: "gateway", defaultMetrics: false });
+    const rejections = new Counter({ name: "rejections", help: "h", labelNames: ["rule"], registers: [registry] });
+    const plugin = createRateLimitPlugin<BaseContext>({
+      limit: { limiter, rejections, close: () => {} },
+      identityOf: () => null,
+      clientIpOf: () => "192.0.2.7",
+      metrics,
+      ...(costOf ? { costOf } : {}),
+    });
+    return { plugin, registry };
+  }
+
+  it("weighs a cost-weighted rule by the query-limits plugin's cost, or the cost model when there is none", async () => {
+    const rule = { id: "cost", algorithm: "sliding-window", key: ["ip"], weight: "cost", limit: 100, window: "1m" };
+    const measured = pluginWith([rule], () => 40);
+    const first = await respond(measured.plugin, "{ me }", {});
+    expect(first.answer).toBeNull();
+    expect(members(first.headers.get("ratelimit"))["cost"]).toMatchObject({ r: 60 });
+    // Without it: the gateway's cost model (@ecom/limits), here a list of the default assumed size.
+    const query = "{ items { id name } }";
+    const expected = operationCost({ schema, document: parse(query), config: GATEWAY_LIMIT_DEFAULTS.cost });
+    expect(expected).toBeGreaterThan(1);
+    const second = await respond(pluginWith([rule]).plugin, query, {});
+    expect(members(second.headers.get("ratelimit"))["cost"]).toMatchObject({ r: 100 - expected });
+  });
+
+  it("answers a refused operation 429 with Retry-After and one RATE_LIMITED error, counting the rule", async () => {
+    const { plugin, registry } = pluginWith([
+      { id: "login-ip", algorithm: "sliding-window", key: ["ip"], match: { rootFields: ["login"] }, limit: 2, window: "1m" },
+    ]);
+    const guesses =
+      'mutation { a: login(email: "x@y.z", password: "1") b: login(email: "x@y.z", password: "2") c: login(email: "x@y.z", password: "3") }';
+    const { answer, headers } = await respond(plugin, guesses, {});
+    expect(answer?.http).toMatchObject({ status: 429 });
+    expect(answer?.http?.headers.get("retry-after")).toBe("60");
+    expect(answer?.body).toEqual({
+      kind: "single",
+      singleResult: {
+        errors: [
+          {
+            message:
+              'Too many requests: this request counts more than rule "login-ip" allows (2 per 60 s); send fewer operations or fields at once.',
+            extensions: { code: "RATE_LIMITED", rule: "login-ip", limit: 2, windowSeconds: 60, retryAfter: 60 },
+          },
+        ],
+      },
+    });
+    expect(members(headers.get("ratelimit-policy"))).toEqual({ "login-ip": { q: 2, w: 60 } });
+    expect(await registry.getSingleMetricAsString("rejections")).toContain('rejections{rule="login-ip"} 1');
+  });
+});
+
+function members(field: string | undefined): Record<string, Record<string, unknown>> {
+  if (!field) return {};
+  return Object.fromEntries(parseList(field).map(([name, params]) => [String(name), Object.fromEntries(params)]));
+}

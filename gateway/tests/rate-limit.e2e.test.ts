@@ -26,7 +26,6 @@ import { parseList } from "structured-headers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-const INTERNAL_SECRET = "e2e-ratelimit-secret-0123456789";
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-rl-${randomBytes(3).toString("hex")}:`;
 const LOAD = Number(process.env["RATE_LIMIT_E2E_REQUESTS"] ?? 1500);
@@ -94,7 +93,6 @@ async function startGateway(name: string, env: Record<string, string>) {
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",
       PORT: "0",
-      INTERNAL_SECRET,
       JWKS_URL: `${users}/.well-known/jwks.json`,
       SUBGRAPH_USERS_URL: `${users}/graphql`,
       SUPERGRAPH_WATCH: "false",
@@ -157,7 +155,7 @@ beforeAll(async () => {
     command: process.execPath,
     args: [TSX_CLI, "src/index.ts"],
     cwd: path.join(ROOT_DIR, "subgraphs", "users"),
-    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url, INTERNAL_SECRET },
+    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url },
   });
   started.push(usersProc);
   users = new URL(await readyUrl(usersProc, "users subgraph ready")).origin;
@@ -167,6 +165,11 @@ beforeAll(async () => {
     CONTROL_PLANE_PREFIX: prefix,
     TRUST_PROXY: "loopback",
     RATE_LIMIT_RULES: JSON.stringify(SHARED_RULES),
+    // The query limits would refuse 100 aliased root fields first (QUERY_TOO_COMPLEX): raised here so that the
+    // brute-force test shows the rate limit alone counting every alias.
+    QUERY_MAX_ALIASES: "200",
+    QUERY_MAX_ROOT_FIELDS: "200",
+    QUERY_MAX_TOKENS: "10000",
   };
   [a, b, c] = await Promise.all([
     startGateway("gateway A", shared),
@@ -331,6 +334,16 @@ describe("rate limiting across two gateways sharing Redis", () => {
     expect(refused.err).toContain(`Nothing was changed (still version ${before})`);
     expect((await store.current()).version).toBe(before);
     for (const g of [a, b]) expect(await quotaIn(g.origin, nextIp())).toBe(50);
+
+    // Unset: back to the gateways' own rules (RATE_LIMIT_RULES), which have no "live" rule.
+    expect((await cli("unset", "rateLimit.rules")).code).toBe(0);
+    const gone = await Promise.all(
+      [a, b].map((g) => until(async () => ((await quotaIn(g.origin, nextIp())) === undefined ? true : undefined), `${g.name} to drop it`)),
+    );
+    for (const { ms } of gone) expect(ms).toBeLessThan(1000);
+    expect(
+      members((await post(a.origin, "query Headers { __typename }", { ip: nextIp() })).headers.get("ratelimit-policy")),
+    ).toHaveProperty("headers");
   });
 });
 

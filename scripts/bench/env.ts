@@ -6,6 +6,8 @@ const targetSchema = z.object({
   HOST: z.string().default("127.0.0.1"),
   /** The supergraph the target serves (the bench writes one with the URLs of its subgraphs). */
   SUPERGRAPH_PATH: z.string().min(1),
+  /** The bench's master signing keys (peer gateways sign their subgraph calls with them). */
+  SIGNING_KEYS: z.string().optional(),
 });
 
 /** The environment of a bench target process. */

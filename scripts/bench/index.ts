@@ -25,11 +25,14 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { formatKeyring, generateMasterKey, pairKeyringFromMaster, parseKeyring, serviceKeyring, type Keyring } from "@ecom/auth";
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
+import { DEFAULT_RATE_LIMIT_RULES } from "@ecom/ratelimit";
 import { GATEWAY_NODE_OPTIONS } from "../topology.ts";
 import { summarizeProfile } from "./profile.ts";
 import { measure, type RunResult } from "./load.ts";
 import { startBenchProcess, readyUrl, waitUntilOk, type BenchProcess } from "./processes.ts";
+import { createBenchSigner } from "./targets/signing.ts";
 import {
   markdownTable,
   ratioChecks,
@@ -45,7 +48,6 @@ import {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
 const HIVE = path.join(ROOT, "node_modules", "@graphql-hive", "gateway", "dist", "bin.js");
-const INTERNAL_SECRET = "bench-internal-secret-0123456789";
 /** The V8 settings this gateway ships with (scripts/topology.ts, gateway/package.json, Dockerfile). */
 const OURS_NODE_OPTIONS = GATEWAY_NODE_OPTIONS;
 
@@ -77,7 +79,8 @@ const { values: args } = parseArgs({
     "node-options-a": { type: "string" },
     // Use subgraphs that already run (a test's platform) instead of starting them: {"users":"http://...", ...}.
     subgraphs: { type: "string" },
-    "internal-secret": { type: "string" },
+    // Master signing keys of subgraphs that already run (--subgraphs); by default the bench makes its own.
+    "signing-keys": { type: "string" },
   },
 });
 
@@ -89,7 +92,10 @@ const connections = Number(args.connections ?? (quick ? 8 : 32));
 const targetIds = (args.targets ?? "a,b,c,d,e").split(",").map((t) => t.trim()) as TargetId[];
 const queryIds = (args.queries ?? Object.keys(QUERIES).join(",")).split(",").map((q) => q.trim());
 const outDir = path.resolve(args.out ?? path.join(ROOT, "scripts", "bench", "results"));
-const internalSecret = args["internal-secret"] ?? INTERNAL_SECRET;
+// Subgraphs answer signed calls only: every gateway under test signs with these (production mode refuses the
+// development keys, so the bench makes a master of its own unless given the running subgraphs' one).
+const masterKeys: Keyring = args["signing-keys"] ? parseKeyring(args["signing-keys"]) : [generateMasterKey("bench")];
+const SIGNING_KEYS = formatKeyring(masterKeys);
 for (const t of targetIds) if (!(t in TARGETS)) fail(`unknown target "${t}": use ${Object.keys(TARGETS).join(", ")}`);
 for (const q of queryIds) if (!(q in QUERIES)) fail(`unknown query "${q}": use ${Object.keys(QUERIES).join(", ")}`);
 for (const [name, n] of Object.entries({ rounds, durationSeconds, warmupSeconds, connections }))
@@ -134,7 +140,7 @@ async function startSubgraphs(): Promise<Record<SubgraphName, string>> {
         LOG_LEVEL: "info",
         HOST: "127.0.0.1",
         PORT: "0",
-        INTERNAL_SECRET: internalSecret,
+        SIGNING_KEYS: formatKeyring(serviceKeyring(masterKeys, name)),
         DATABASE_URL: toolEnv.databaseUrlFor(name),
         ...extra,
       },
@@ -147,7 +153,11 @@ async function startSubgraphs(): Promise<Record<SubgraphName, string>> {
   // Production mode, as deployed: the users subgraph then needs a signing key of its own.
   const jwtKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const extraEnv = (name: SubgraphName): Record<string, string> =>
-    name === "orders" ? { PRODUCTS_URL: urls.products } : name === "users" ? { JWT_PRIVATE_KEY: jwtKey } : {};
+    name === "orders"
+      ? { PRODUCTS_URL: urls.products, PRODUCTS_SIGNING_KEYS: formatKeyring(pairKeyringFromMaster(masterKeys, "orders", "products")) }
+      : name === "users"
+        ? { JWT_PRIVATE_KEY: jwtKey }
+        : {};
   await start("products");
   await Promise.all(SUBGRAPH_NAMES.filter((n) => n !== "products").map((n) => start(n, extraEnv(n))));
   return urls;
@@ -164,14 +174,14 @@ function benchSupergraph(urls: Record<string, string>): string {
 
 /** A JWT for alice from the users subgraph (ours verifies it; the others get identity headers). */
 async function aliceToken(usersUrl: string): Promise<{ token: string; userId: string }> {
-  const res = await fetch(usersUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      query: "mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token user { id } } }",
-      variables: { email: "alice@example.com", password: "password123" },
-    }),
+  const payload = JSON.stringify({
+    query: "mutation ($email: String!, $password: String!) { login(email: $email, password: $password) { token user { id } } }",
+    variables: { email: "alice@example.com", password: "password123" },
   });
+  const headers = { "content-type": "application/json" };
+  // Straight to the users subgraph: signed as the gateway would sign it.
+  const signature = createBenchSigner(masterKeys)("users", usersUrl, payload, headers);
+  const res = await fetch(usersUrl, { method: "POST", headers: { ...headers, ...signature }, body: payload });
   const body = (await res.json()) as { data?: { login?: { token: string; user: { id: string } } }; errors?: unknown };
   if (!body.data?.login) throw new Error(`could not sign alice in at ${usersUrl}: ${JSON.stringify(body)}`);
   return { token: body.data.login.token, userId: body.data.login.user.id };
@@ -203,18 +213,25 @@ async function startTarget(
   alice: { token: string; userId: string },
 ): Promise<RunningTarget> {
   const bearer = (auth: boolean): Record<string, string> => (auth ? { authorization: `Bearer ${alice.token}` } : {});
-  const identity = (auth: boolean): Record<string, string> =>
-    auth ? { "x-user-id": alice.userId, "x-user-role": "CUSTOMER", "x-internal-secret": internalSecret } : {};
+  const identity = (auth: boolean): Record<string, string> => (auth ? { "x-user-id": alice.userId, "x-user-role": "CUSTOMER" } : {});
   const gatewayEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: "production",
     LOG_LEVEL: "info",
     HOST: "127.0.0.1",
     PORT: "0",
-    INTERNAL_SECRET: internalSecret,
+    SIGNING_KEYS,
     JWKS_URL: new URL("/.well-known/jwks.json", urls.users).href,
     SUPERGRAPH_PATH: supergraphPath,
     RESPONSE_CACHE: "false",
+    // Rate limiting stays on (its Redis decision per request is part of "plugins on"), with a per-address bucket the
+    // load generator (one address) cannot empty; the login/register rules are the defaults.
+    RATE_LIMIT_RULES: JSON.stringify(
+      DEFAULT_RATE_LIMIT_RULES.map((rule) =>
+        rule.id === "ip" ? { ...rule, limit: 10_000_000, refill: { tokens: 10_000_000, every: 1000 } } : rule,
+      ),
+    ),
+    RATE_LIMIT_PREFIX: `ecom:bench:${process.pid}:ratelimit:`,
     ...Object.fromEntries(SUBGRAPH_NAMES.map((n) => [subgraphUrlVariable(n), urls[n]])),
   };
   const profile = args.profile ? ["--cpu-prof", `--cpu-prof-dir=${path.join(outDir, "profiles", id)}`] : [];
@@ -248,6 +265,7 @@ async function startTarget(
           HOST: "127.0.0.1",
           PORT: "0",
           SUPERGRAPH_PATH: supergraphPath,
+          SIGNING_KEYS,
           APOLLO_TELEMETRY_DISABLED: "true",
         },
       });
@@ -270,7 +288,7 @@ async function startTarget(
           "--config-path",
           "scripts/bench/targets/hive.config.ts",
         ],
-        { cwd: ROOT, env: { ...process.env, NODE_ENV: "production" } },
+        { cwd: ROOT, env: { ...process.env, NODE_ENV: "production", SUPERGRAPH_PATH: supergraphPath, SIGNING_KEYS } },
       );
       processes.push(proc);
       await waitUntilOk(proc, `http://127.0.0.1:${port}/healthcheck`);

@@ -41,12 +41,6 @@ export class RegistryView {
     return view;
   }
 
-  /** The SDL an instance of `service` registered (under its schema version), or undefined. */
-  async sdl(service: string): Promise<string | undefined> {
-    const [instance] = await this.instances(service);
-    return instance ? ((await this.redis.get(registryKeys(this.prefix).schema(service, instance.schemaVersion))) ?? undefined) : undefined;
-  }
-
   /** The live instances of `service` (records whose key has not expired), oldest first. */
   async instances(service: string): Promise<InstanceRecord[]> {
     const keys = registryKeys(this.prefix);

@@ -3,12 +3,12 @@
  * composed from the SDL each running subgraph serves), and the database boundary: one service's role reads its own
  * tables and is refused another service's database by Postgres itself.
  */
+import { createRequestSigner, devMasterKeyring, pairKeyringFromMaster } from "@ecom/auth";
 import { databaseUrlFor, SUBGRAPH_NAMES } from "@ecom/config";
 import { parsePgUrl } from "@ecom/db";
 import { composeSubgraphSchemas } from "@ecom/schema-checks";
 import { Kind, parse, type ConstDirectiveNode, type DocumentNode } from "graphql";
 import pg from "pg";
-import { RegistryView } from "./instances.ts";
 import { ShowFailure, type Show } from "./lib.ts";
 
 /** One entity (a type with a `@key`) of a supergraph and what each subgraph does with it. */
@@ -81,32 +81,27 @@ export function entityOwnership(supergraph: DocumentNode): EntityOwnership[] {
   return result.sort((a, b) => a.type.localeCompare(b.type));
 }
 
-/**
- * The SDL a running subgraph serves (`{ _service { sdl } }`, the federation introspection the gateway uses). A
- * subgraph that refuses unsigned calls (401) is read from the service registry instead, where each instance stores
- * the SDL it serves (registry mode).
- */
-async function sdlOf(show: Show, registry: RegistryView, name: string, url: string): Promise<string> {
+/** The SDL a running subgraph serves (`{ _service { sdl } }`, the federation introspection the gateway uses). */
+async function sdlOf(show: Show, name: string, url: string): Promise<string> {
   let res: Response;
+  // Subgraphs answer signed calls only: signed as the gateway of `npm start` signs (the development keys).
+  const body = JSON.stringify({ query: "{ _service { sdl } }" });
+  const headers = { "content-type": "application/json" };
+  const sign = createRequestSigner({ caller: "gateway", target: name, keys: pairKeyringFromMaster(devMasterKeyring(), "gateway", name) });
   try {
     res = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: "{ _service { sdl } }" }),
+      headers: { ...headers, ...sign({ method: "POST", path: new URL(url).pathname, body, headers }) },
+      body,
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
     throw new ShowFailure(`${name} at ${url} did not answer (${(error as Error).message}): is \`npm start\` running?`);
   }
-  const body = (await res.json().catch(() => ({}))) as { data?: { _service?: { sdl?: string } } };
-  let sdl = body.data?._service?.sdl;
-  let source = "serves";
-  if (!sdl && res.status === 401) {
-    sdl = await registry.sdl(name);
-    source = "refuses unsigned calls (401); registered";
-  }
-  if (!sdl) throw new ShowFailure(`${name} at ${url} answered ${res.status} without its SDL (and the registry has none for it)`);
-  show.say(`${name.padEnd(13)} ${url}  ${source} ${sdl.split("\n").length} lines of SDL`);
+  const answer = (await res.json().catch(() => ({}))) as { data?: { _service?: { sdl?: string } } };
+  const sdl = answer.data?._service?.sdl;
+  if (!sdl) throw new ShowFailure(`${name} at ${url} answered ${res.status} without its SDL`);
+  show.say(`${name.padEnd(13)} ${url}  serves ${sdl.split("\n").length} lines of SDL`);
   return sdl;
 }
 
@@ -123,11 +118,10 @@ async function query(url: string, sql: string): Promise<pg.QueryResultRow[]> {
 
 export async function showSplitting(show: Show): Promise<void> {
   show.step("the subgraphs running, each with its own schema");
-  const registry = await RegistryView.open(show);
   const sdls = [];
   for (const name of SUBGRAPH_NAMES) {
     const url = `http://127.0.0.1:${show.subgraphPort(name)}/graphql`;
-    sdls.push({ name, url, sdl: await sdlOf(show, registry, name, url) });
+    sdls.push({ name, url, sdl: await sdlOf(show, name, url) });
   }
   const composed = composeSubgraphSchemas(sdls);
   if (!composed.ok) throw new ShowFailure(`the running subgraphs do not compose:\n${composed.errors.join("\n")}`);

@@ -84,13 +84,16 @@ describe("the compose checks catch broken copies", () => {
   it("rejects a service that disagrees with the deploy spec: a literal secret, a missing secret or callee URL, a short stop grace", () => {
     const broken = copy();
     const orders = broken.services["orders"]!.environment as Record<string, string>;
-    orders["INTERNAL_SECRET"] = "hard-coded-secret-in-compose";
+    orders["SIGNING_KEYS"] = "k1:hard-coded-key-in-compose";
+    (broken.services["products"]!.environment as Record<string, string>)["SIGNING_KEYS"] = "${SIGNING_KEYS_GATEWAY:?the master}";
     delete orders["PRODUCTS_URL"];
     delete (broken.services["users"]!.environment as Record<string, string>)["JWT_PRIVATE_KEY"];
     delete broken.services["gateway"]!["stop_grace_period"];
     (broken.services["gateway"]!.environment as Record<string, string>)["SUBGRAPH_SEARCH_URL"] = "http://search:4999/graphql";
     const problems = composeSemanticProblems(broken);
-    expect(problems).toContain("orders: secret INTERNAL_SECRET is not taken from ${INTERNAL_SECRET:?...}");
+    expect(problems).toContain("orders: secret SIGNING_KEYS is not taken from ${SIGNING_KEYS_ORDERS:?...}");
+    // Each subgraph its own service keys, never the gateway's master keys.
+    expect(problems).toContain("products: secret SIGNING_KEYS is not taken from ${SIGNING_KEYS_PRODUCTS:?...}");
     expect(problems).toContain("orders: PRODUCTS_URL is not http://products:4002/graphql");
     expect(problems).toContain("users: secret JWT_PRIVATE_KEY is not set");
     expect(problems).toContain("gateway: stop_grace_period 10s does not outlast its forced exit after 15s");

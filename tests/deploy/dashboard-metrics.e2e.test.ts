@@ -15,7 +15,6 @@ import { PENDING_METRICS } from "../../scripts/observability.ts";
 import { dashboardExpressions, exposedSeries, metricNames } from "./observability-checks.ts";
 
 const TSX = createRequire(import.meta.url).resolve("tsx");
-const INTERNAL_SECRET = "dashboard-metrics-secret-0123456789";
 const DASHBOARDS = path.join(ROOT_DIR, "observability/grafana/dashboards");
 const tmp = mkdtempSync(path.join(os.tmpdir(), "dashboard-metrics-"));
 const processes: RunningProcess[] = [];
@@ -35,7 +34,7 @@ async function start(
     command: process.execPath,
     args: ["--import", TSX, entry],
     cwd: path.join(ROOT_DIR, workspace),
-    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", INTERNAL_SECRET, ...env },
+    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", ...env },
   });
   processes.push(proc);
   const deadline = Date.now() + 60_000;

@@ -10,7 +10,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import addFormats from "ajv-formats";
 import { validate as validateDockerfileSyntax } from "dockerfile-utils";
 import { parse as parseYaml } from "yaml";
-import { deployTargets, type DeployTarget } from "../../scripts/deploy-spec.ts";
+import { composeVariableOf, deployTargets, type DeployTarget } from "../../scripts/deploy-spec.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const require = createRequire(import.meta.url);
@@ -204,9 +204,9 @@ export function specProblems(name: string, env: Record<string, string>, targets:
   for (const secret of target.secrets) {
     if (secret.variable === "DATABASE_URL") continue; // compose's own Postgres: a development URL, checked above
     const value = env[secret.variable];
+    const from = composeVariableOf(secret, target.service);
     if (value === undefined) problems.push(`${name}: secret ${secret.variable} is not set`);
-    else if (!value.startsWith(`\${${secret.variable}:?`))
-      problems.push(`${name}: secret ${secret.variable} is not taken from \${${secret.variable}:?...}`);
+    else if (!value.startsWith(`\${${from}:?`)) problems.push(`${name}: secret ${secret.variable} is not taken from \${${from}:?...}`);
   }
   for (const [callee, variable] of Object.entries(target.calls)) {
     const port = targets.find((t) => t.name === callee)?.port;

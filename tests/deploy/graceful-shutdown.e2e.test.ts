@@ -13,11 +13,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { devMasterKeyring } from "@ecom/auth";
+import { createTestDatabase, ROOT_DIR, signedHeaders, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
 import { composeSupergraph, readSubgraphSources } from "../../scripts/compose.ts";
 
 const TSX = createRequire(import.meta.url).resolve("tsx");
-const INTERNAL_SECRET = "graceful-shutdown-secret-0123456789";
 /** Readiness fails this long before the listener closes: several balancer polls. */
 const SHUTDOWN_DELAY_MS = 1_000;
 const POLL_MS = 100;
@@ -35,7 +35,6 @@ async function startInstance(name: string, workspace: string, readyMessage: stri
       LOG_LEVEL: "info",
       HOST: "127.0.0.1",
       PORT: "0",
-      INTERNAL_SECRET,
       SHUTDOWN_DELAY: `${SHUTDOWN_DELAY_MS}ms`,
       DRAIN_TIMEOUT: "5s",
       ...env,
@@ -67,6 +66,8 @@ interface Backend {
   servedAfterSignal: number;
 }
 
+const signAsGateway = signedHeaders("products", null, { master: devMasterKeyring() });
+
 /** Balances GraphQL requests over the ready backends, polling readiness like Kubernetes endpoints do. */
 function createBalancer(backends: Backend[], query: string) {
   let running = true;
@@ -96,14 +97,18 @@ function createBalancer(backends: Backend[], query: string) {
       const b = ready[next++ % ready.length]!;
       sent++;
       try {
-        const res = await fetch(`${b.origin}/graphql`, {
+        const url = new URL("/graphql", b.origin);
+        const body = JSON.stringify({ query });
+        const res = await fetch(url, {
           method: "POST",
-          headers: { "content-type": "application/json", "apollo-require-preflight": "true" },
-          body: JSON.stringify({ query }),
+          // Signed for products (the processes run on the development keys); a gateway ignores the signature.
+          headers: { "content-type": "application/json", "apollo-require-preflight": "true", ...signAsGateway(body, url) },
+          body,
           signal: AbortSignal.timeout(10_000),
         });
-        const body = (await res.json()) as { data?: unknown; errors?: Array<{ message: string }> };
-        if (!res.ok || body.errors || !body.data) failures.push(`${b.name}: HTTP ${res.status} ${JSON.stringify(body.errors ?? body)}`);
+        const answer = (await res.json()) as { data?: unknown; errors?: Array<{ message: string }> };
+        if (!res.ok || answer.errors || !answer.data)
+          failures.push(`${b.name}: HTTP ${res.status} ${JSON.stringify(answer.errors ?? answer)}`);
         else {
           b.served++;
           if (signalledAt !== undefined) b.servedAfterSignal++;

@@ -9,9 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deployTargets } from "../../scripts/deploy-spec.ts";
+import { deployTargets, OTLP_COLLECTOR } from "../../scripts/deploy-spec.ts";
 import { checkK8s, policyProblems, readSecretTemplates, ROOT, type CheckResult, type K8sObject } from "../../scripts/k8s-check.ts";
 import { generatedFiles, staleFiles } from "../../scripts/k8s-generate.ts";
+import { GATEWAY_NODE_OPTIONS } from "../../scripts/topology.ts";
 import { LABELS, PROMETHEUS } from "../../scripts/k8s-manifests.ts";
 import { allowed, policiesOf, type Pod } from "./network-policy.ts";
 
@@ -209,7 +210,7 @@ describe("the policy over the rendered objects", () => {
   it("never renders a Secret (values are created outside kustomize)", () => {
     for (const objects of Object.values(result.rendered)) expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
     const objects = rendered("overlays/prod");
-    objects.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "oops", namespace: "ecom" }, stringData: { INTERNAL_SECRET: "x" } });
+    objects.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "oops", namespace: "ecom" }, stringData: { SIGNING_KEYS: "x" } });
     expect(problemsOf(objects)).toContain("Secrets are rendered: real values never go through kustomize (k8s/secrets)");
   });
 });
@@ -269,4 +270,40 @@ describe("the NetworkPolicies", () => {
     expect(allowed(policies, stranger, pod("gateway"), 4000)).toBe(true);
     expect(allowed(policies, stranger, pod("gateway"), 22)).toBe(false);
   });
+
+  it("let every pod send traces to the OTLP collector, and only on its port", () => {
+    const { policies, pod, job } = pods();
+    const collector: Pod = { labels: OTLP_COLLECTOR.podLabels, namespace: OTLP_COLLECTOR.namespace };
+    for (const t of targets) {
+      expect(allowed(policies, pod(t.name), collector, OTLP_COLLECTOR.port), `${t.name} -> collector`).toBe(true);
+      expect(allowed(policies, pod(t.name), collector, 4317), `${t.name} -> collector, another port`).toBe(false);
+      expect(allowed(policies, pod(t.name), { ...collector, namespace: "other-team" }, OTLP_COLLECTOR.port)).toBe(false);
+    }
+    expect(allowed(policies, job("orders-migrate"), collector, OTLP_COLLECTOR.port)).toBe(true);
+  });
+});
+
+describe("the processes' configuration", () => {
+  const MiB = (quantity: string) => Number.parseInt(quantity, 10) * (quantity.endsWith("Gi") ? 1024 : 1);
+  for (const overlay of ["base", "overlays/prod", "overlays/dev"]) {
+    it(`exports traces and keeps V8's heap under the memory limit in ${overlay}`, () => {
+      const objects = rendered(overlay);
+      for (const t of deployTargets()) {
+        const env = find(objects, "ConfigMap", `ecom-${t.name}`)["data"] as Record<string, string>;
+        expect(env["OTEL_EXPORTER_OTLP_ENDPOINT"], t.name).toBe(OTLP_COLLECTOR.url);
+        expect(env["OTEL_SERVICE_NAME"], t.name).toBe(t.name);
+        const options = env["NODE_OPTIONS"]!;
+        // The ConfigMap replaces the image's NODE_OPTIONS: the gateway's measured young generation must be in it.
+        if (t.kind === "gateway") expect(options, t.name).toContain(GATEWAY_NODE_OPTIONS);
+        const old = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
+        const semi = Number(/--max-semi-space-size=(\d+)/.exec(options)?.[1] ?? 16);
+        const limit = MiB(find(objects, "Deployment", t.name).spec.template.spec.containers[0].resources.limits.memory);
+        // The old generation takes three quarters of the limit, less what the young one (three semi-spaces) takes
+        // beyond V8's default (16 MiB each): a larger young generation never raises the heap's share.
+        expect(old + 3 * (semi - 16), `${t.name}: old ${old} MiB, semi-spaces ${semi} MiB, limit ${limit} MiB`).toBeLessThanOrEqual(
+          limit * 0.75,
+        );
+      }
+    });
+  }
 });

@@ -9,12 +9,14 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { formatKeyring, generateMasterKey, pairKeyringFromMaster, serviceKeyring, type Keyring } from "@ecom/auth";
+import { createTestDatabase, signedHeaders, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
 import { buildService } from "../../scripts/build-service.ts";
 import { deployTargets } from "../../scripts/deploy-spec.ts";
 import { ROOT, runtimeLayout, type RuntimeLayout } from "../../scripts/runtime-layout.ts";
 
-const INTERNAL_SECRET = "runtime-layout-secret-0123456789abcdef";
+// Production mode refuses the development signing keys: a master of the test's own, and what each process gets.
+const MASTER: Keyring = [generateMasterKey("layout")];
 const JWT_PRIVATE_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 /** Tools and test helpers: never in an image. */
 const DEV_ONLY = ["typescript", "vitest", "vite", "tsx", "esbuild", "prisma", "@vercel/nft", "@graphql-codegen/cli", "eslint"];
@@ -48,11 +50,15 @@ async function readyOrigin(proc: RunningProcess, message: string): Promise<strin
   }
 }
 
-const post = async (origin: string, query: string) => {
-  const res = await fetch(`${origin}/graphql`, {
+/** POSTs to `/graphql`; to a subgraph (`target`), signed as the gateway signs. */
+const post = async (origin: string, query: string, target?: string) => {
+  const url = new URL("/graphql", origin);
+  const body = JSON.stringify({ query });
+  const signature = target ? signedHeaders(target, null, { master: MASTER })(body, url) : {};
+  const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", "apollo-require-preflight": "true" },
-    body: JSON.stringify({ query }),
+    headers: { "content-type": "application/json", "apollo-require-preflight": "true", ...signature },
+    body,
   });
   return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] } };
 };
@@ -86,7 +92,10 @@ describe("each deployable started from its runtime layout (what the image holds)
           NODE_OPTIONS: undefined,
           HOST: "127.0.0.1",
           PORT: "0",
-          INTERNAL_SECRET,
+          SIGNING_KEYS: formatKeyring(serviceKeyring(MASTER, target.service)),
+          ...(target.name === "orders"
+            ? { PRODUCTS_SIGNING_KEYS: formatKeyring(pairKeyringFromMaster(MASTER, "orders", "products")) }
+            : {}),
           DATABASE_URL: db.url,
           ...(target.secrets.some((s) => s.variable === "JWT_PRIVATE_KEY") ? { JWT_PRIVATE_KEY } : {}),
         },
@@ -94,12 +103,12 @@ describe("each deployable started from its runtime layout (what the image holds)
       processes.push(proc);
       const origin = await readyOrigin(proc, `${target.name} subgraph ready`);
       expect((await fetch(`${origin}/health/ready`)).status).toBe(200);
-      const sdl = await post(origin, "{ _service { sdl } }");
+      const sdl = await post(origin, "{ _service { sdl } }", target.service);
       expect(sdl.status).toBe(200);
       expect(JSON.stringify(sdl.body.data)).toContain("@key");
       const check = DATABASE_QUERY[target.name];
       if (check) {
-        const { status, body } = await post(origin, check.query);
+        const { status, body } = await post(origin, check.query, target.service);
         expect(body.errors).toBeUndefined();
         expect(status).toBe(200);
         check.expect(body.data!);
@@ -120,7 +129,14 @@ describe("each deployable started from its runtime layout (what the image holds)
       command: process.execPath,
       args: gateway.command.slice(1),
       cwd: built.workdir,
-      env: { ...gateway.env, NODE_OPTIONS: undefined, SUPERGRAPH_PATH: undefined, HOST: "127.0.0.1", PORT: "0", INTERNAL_SECRET },
+      env: {
+        ...gateway.env,
+        NODE_OPTIONS: undefined,
+        SUPERGRAPH_PATH: undefined,
+        HOST: "127.0.0.1",
+        PORT: "0",
+        SIGNING_KEYS: formatKeyring(MASTER),
+      },
     });
     processes.push(proc);
     const origin = await readyOrigin(proc, "gateway ready");

@@ -15,7 +15,7 @@
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { identityToHeaders } from "@ecom/auth";
+import { devMasterKeyring } from "@ecom/auth";
 import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
 import { bootstrapDatabases, databaseUrlFor, discoverServiceDatabases, parsePgUrl, withPgClient } from "@ecom/db";
 import { createRequire } from "node:module";
@@ -24,15 +24,16 @@ import {
   createTestDatabase,
   getFreePort,
   ROOT_DIR,
+  signedHeaders,
   startPrivatePostgres,
   startProcess,
   type PrivatePostgres,
+  type RequestHeaders,
   type RunningProcess,
   type TestDatabase,
 } from "@ecom/testing";
 
 const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
-const INTERNAL_SECRET = "outage-e2e-internal-secret-0123456789";
 
 interface Answer {
   status: number;
@@ -40,16 +41,12 @@ interface Answer {
   body: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 }
 
-async function post(
-  url: string,
-  query: string,
-  variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
+async function post(url: string, query: string, variables?: Record<string, unknown>, headers: RequestHeaders = {}): Promise<Answer> {
+  const body = JSON.stringify({ query, variables });
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
+    headers: { "content-type": "application/json", ...(typeof headers === "function" ? headers(body, new URL(url)) : headers) },
+    body,
     signal: AbortSignal.timeout(30_000),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Answer["body"] };
@@ -116,7 +113,7 @@ describe("Postgres outage under load", () => {
           command: TSX,
           args: [`subgraphs/${name}/src/index.ts`],
           cwd: ROOT_DIR,
-          env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: String(port), INTERNAL_SECRET, ...env },
+          env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: String(port), ...env },
           readyUrl: `http://127.0.0.1:${port}/health/ready`,
         });
       await Promise.all([
@@ -147,7 +144,6 @@ describe("Postgres outage under load", () => {
           HOST: "127.0.0.1",
           PORT: String(productsPort),
           DATABASE_URL: productsDb.url,
-          INTERNAL_SECRET,
         },
         readyUrl: `http://127.0.0.1:${productsPort}/health/ready`,
       });
@@ -163,7 +159,6 @@ describe("Postgres outage under load", () => {
           LOG_LEVEL: "warn",
           HOST: "127.0.0.1",
           PORT: String(gatewayPort),
-          INTERNAL_SECRET,
           SUBGRAPH_USERS_URL: usersUrl,
           JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
           SUBGRAPH_TIMEOUT: "20s",
@@ -272,7 +267,8 @@ describe("Postgres outage under load", () => {
         usersUrl,
         "{ me { id } }",
         undefined,
-        identityToHeaders({ userId: randomUUID(), role: "CUSTOMER" }, INTERNAL_SECRET),
+        // Signed as the gateway signs (the processes run on the development keys).
+        signedHeaders("users", { userId: randomUUID(), role: "CUSTOMER" }, { master: devMasterKeyring() }),
       );
       expect(direct.status).toBe(503);
       expect(direct.headers.get("retry-after")).toBe("1");
@@ -328,7 +324,7 @@ describe("Postgres outage under load", () => {
 
   it("keeps placeOrder's transaction whole through an outage: acknowledged orders complete, refused ones absent, retries exactly once", async () => {
     const buyer = { userId: randomUUID(), role: "CUSTOMER" as const };
-    const headers = identityToHeaders(buyer, INTERNAL_SECRET);
+    const headers = signedHeaders("orders", buyer, { master: devMasterKeyring() });
     const lines = demoProducts.slice(0, 3).map((p, i) => ({ productId: p.id, quantity: i + 1 }));
     const place = (key: string) =>
       post(ordersUrl, PLACE_ORDER, { input: { items: lines, paymentToken: "tok_visa", idempotencyKey: key } }, headers);

@@ -19,8 +19,8 @@ import {
   type GraphQLRequestError,
 } from "@ecom/client";
 import { DEMO_PASSWORD, demoCategories, demoOrders, demoProducts, demoUsers } from "@ecom/demo-data";
-import { sql } from "@ecom/testing";
-import { createPlatform } from "./platform.ts";
+import { signedHeaders, sql } from "@ecom/testing";
+import { createPlatform, E2E_SIGNING_KEYS } from "./platform.ts";
 
 const userByEmail = (email: string) => demoUsers.find((u) => u.email === email)!;
 const alice = userByEmail("alice@example.com");
@@ -219,6 +219,35 @@ describe("journey through the platform", () => {
       { id: first.id, quantity: 2 },
       { id: second.id, quantity: 1 },
     ]);
+  });
+
+  it("prices orders through a signed orders -> products call, while every subgraph refuses unsigned calls to its own port", async () => {
+    const rejections = async () => {
+      const text = await (await fetch(`${platform.subgraphs.products.origin}/metrics`)).text();
+      return [...text.matchAll(/^subgraph_signature_rejections_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await rejections();
+    const { client } = await platform.login(alice.email);
+    const product = demoProducts[30]!;
+    const input = { items: [{ productId: product.id, quantity: 3 }], paymentToken: "tok_visa", idempotencyKey: `signed-${randomUUID()}` };
+    const { placeOrder } = await client.request(PlaceOrderDocument, { input });
+    // The price can only come from products, which answers signed calls only: orders signed as itself.
+    expect(placeOrder.total).toEqual({ amount: 3 * product.priceAmount, currency: "USD" });
+    expect(await rejections()).toBe(before);
+
+    const body = JSON.stringify({ query: "{ __typename }" });
+    for (const [name, subgraph] of Object.entries(platform.subgraphs)) {
+      const res = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+      expect(res.status, name).toBe(401);
+    }
+    // K(orders -> products) signs calls as orders, never for a user.
+    const asOrders = signedHeaders("products", { userId: alice.id, role: "ADMIN" }, { caller: "orders", master: E2E_SIGNING_KEYS });
+    const url = new URL(platform.subgraphs.products.url);
+    const claimed = await fetch(url, { method: "POST", headers: asOrders(body, url), body });
+    expect(claimed.status).toBe(401);
+    expect(((await claimed.json()) as { errors: Array<{ extensions: { reason: string } }> }).errors[0]!.extensions.reason).toBe(
+      "identity-not-allowed",
+    );
   });
 
   it("hides alice's order from bob (null, as for an unknown id)", async () => {

@@ -17,10 +17,11 @@
  * `stop` stops whatever was started so far, also when `start` failed or is still running (a hook timeout), so
  * that a failing test never leaves a process or a database behind.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { formatKeyring, pairKeyringFromMaster, serviceKeyring, type Keyring } from "@ecom/auth";
 import { createClient, LoginDocument, type Client } from "@ecom/client";
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
@@ -29,7 +30,19 @@ import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type T
 const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 
 /** Shared by the gateway and every subgraph: identity headers are trusted only with it. */
-export const INTERNAL_SECRET = "e2e-internal-secret-0123456789";
+/**
+ * The master signing keys of e2e platforms (not the development ones, so the wiring of SIGNING_KEYS is what is
+ * tested): the gateway gets them, each subgraph its service keys, orders its K(orders -> products).
+ */
+export const E2E_SIGNING_KEYS: Keyring = [{ kid: "e2e", key: createHash("sha256").update("ecom-e2e-signing-master-key").digest() }];
+
+/** The signing variables of subgraph `name` on an e2e platform. */
+export function signingEnvOf(name: SubgraphName): Record<string, string> {
+  return {
+    SIGNING_KEYS: formatKeyring(serviceKeyring(E2E_SIGNING_KEYS, name)),
+    ...(name === "orders" ? { PRODUCTS_SIGNING_KEYS: formatKeyring(pairKeyringFromMaster(E2E_SIGNING_KEYS, "orders", "products")) } : {}),
+  };
+}
 
 /** One running subgraph. */
 export interface RunningSubgraph {
@@ -217,7 +230,17 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
         command: process.execPath,
         args: [TSX_CLI, "src/index.ts"],
         cwd: path.join(ROOT_DIR, "subgraphs", name),
-        env: { NODE_ENV: "test", LOG_LEVEL: logLevel, HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url, INTERNAL_SECRET, ...env },
+        env: {
+          NODE_ENV: "test",
+          LOG_LEVEL: logLevel,
+          HOST: "127.0.0.1",
+          PORT: "0",
+          DATABASE_URL: db.url,
+          // The replay check's nonces live in the run's Redis.
+          REDIS_URL: run.redisUrl,
+          ...signingEnvOf(name),
+          ...env,
+        },
       }),
     );
     const url = await readyUrlOf(proc, `${name} subgraph ready`);
@@ -244,7 +267,6 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
           HOST: "127.0.0.1",
           PORT: "0",
           DATABASE_URL: db.url,
-          INTERNAL_SECRET,
           REDIS_URL: run.redisUrl,
           QUEUE_PREFIX: queuePrefix,
           RELAY_POLL_INTERVAL: "250ms",
@@ -296,7 +318,7 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
             LOG_LEVEL: logLevel,
             HOST: "127.0.0.1",
             PORT: "0",
-            INTERNAL_SECRET,
+            SIGNING_KEYS: formatKeyring(E2E_SIGNING_KEYS),
             JWKS_URL: `${subgraphs.users.origin}/.well-known/jwks.json`,
             // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
             SUBGRAPH_TIMEOUT: "20s",

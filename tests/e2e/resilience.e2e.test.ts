@@ -27,7 +27,8 @@ import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/co
 import { ROOT_DIR } from "@ecom/testing";
 import { demoProducts, demoUsers } from "@ecom/demo-data";
 import { startFaultProxy, type FaultProxy } from "./fault-proxy.ts";
-import { createPlatform, INTERNAL_SECRET } from "./platform.ts";
+import { formatKeyring } from "@ecom/auth";
+import { createPlatform, E2E_SIGNING_KEYS } from "./platform.ts";
 
 const PROXIED = ["products", "inventory", "search", "payments", "users"] as const satisfies readonly SubgraphName[];
 type Proxied = (typeof PROXIED)[number];
@@ -426,8 +427,8 @@ describe("the gateway's subgraph call path, with real processes", () => {
             "--quick",
             "--subgraphs",
             JSON.stringify(subgraphs),
-            "--internal-secret",
-            INTERNAL_SECRET,
+            "--signing-keys",
+            formatKeyring(E2E_SIGNING_KEYS),
             "--out",
             out,
           ],

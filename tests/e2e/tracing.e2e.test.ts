@@ -22,7 +22,6 @@ import {
 } from "@ecom/testing";
 
 const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
-const INTERNAL_SECRET = "tracing-e2e-internal-secret-0123456789";
 
 async function post(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
@@ -65,7 +64,6 @@ describe("a traced request", () => {
         HOST: "127.0.0.1",
         PORT: String(port),
         DATABASE_URL: db.url,
-        INTERNAL_SECRET,
         ...tracingEnv(),
         ...extra,
       },
@@ -97,7 +95,6 @@ describe("a traced request", () => {
           LOG_LEVEL: "info",
           HOST: "127.0.0.1",
           PORT: String(gatewayPort),
-          INTERNAL_SECRET,
           SUBGRAPH_USERS_URL: u.url,
           SUBGRAPH_ORDERS_URL: o.url,
           JWKS_URL: `${new URL(u.url).origin}/.well-known/jwks.json`,

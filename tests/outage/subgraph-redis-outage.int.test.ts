@@ -6,16 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { parse } from "graphql";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { startPrivateRedis, type PrivateRedis } from "@ecom/testing";
+import { signedHeaders, startPrivateRedis, testSubgraphSigning, type PrivateRedis } from "@ecom/testing";
 import { createSubgraphServer, DependencyUnavailableError, type SubgraphServer } from "@ecom/service";
 
 const SDL = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
 type Query { fast: Int retried: Int explicit: Int bug: Int }`;
 
+const sign = signedHeaders("carts");
+
 async function post(url: string, query: string) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  const body = JSON.stringify({ query });
+  const res = await fetch(url, { method: "POST", headers: sign(body, new URL(url)), body });
   return {
     status: res.status,
     retryAfter: res.headers.get("retry-after"),
@@ -58,7 +60,7 @@ describe("a subgraph whose Redis is down", () => {
       logger: createLogger({ service: "carts", level: "warn", destination: { write: (line: string) => void logs.push(line) } }),
       metrics: createMetrics({ service: "carts", defaultMetrics: false }),
       checks: [],
-      internalSecret: DEV_INTERNAL_SECRET,
+      signing: testSubgraphSigning("carts"),
       createLoaders: () => ({}),
     });
     url = (await server.listen(0, "127.0.0.1")).url;

@@ -4,7 +4,7 @@
  *
  * Only query fetches of query operations are merged (a mutation's follow-up reads must see the write). The key is
  * the URL, the body (query, variables, operation name) and every header except the per-request ids and trace
- * context: the identity headers (user, role, internal secret) are part of it, so two users' fetches never merge,
+ * context: the identity headers (user, role) are part of it, so two users' fetches never merge,
  * whatever a subgraph does with the identity. Headers are read in the order the data source set them, so two
  * fetches of one user always produce the same key.
  */

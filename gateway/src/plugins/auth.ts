@@ -24,6 +24,11 @@ export interface AuthPluginOptions {
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * `Retry-After` (seconds) of the 503 AUTH_UNAVAILABLE answer when tokens cannot be checked (JWKS unreachable).
+   * @default 5
+   */
+  retryAfterSeconds?: number;
 }
 
 /** The auth plugin, with a way to read the identity it established for a request. */
@@ -34,15 +39,27 @@ export interface AuthPlugin<TContext extends BaseContext> extends ApolloServerPl
 
 const BEARER = /^Bearer\s+([A-Za-z0-9\-_.~+/]+=*)\s*$/i;
 
+// Apollo Server reads `extensions.http` (status, and headers as a HeaderMap). Typed loosely: another package in the
+// workspace (graphql-yoga's typings) augments GraphQLErrorExtensions with its own `http.headers` shape.
+function httpError(message: string, code: ErrorCode, status: number, headers: HeaderMap): GraphQLError {
+  const extensions: Record<string, unknown> = { code, http: { status, headers } };
+  return new GraphQLError(message, { extensions });
+}
+
 function unauthenticated(message: string): GraphQLError {
-  const headers = new HeaderMap([["www-authenticate", 'Bearer error="invalid_token"']]);
-  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers } } });
+  return httpError(message, ErrorCode.UNAUTHENTICATED, 401, new HeaderMap([["www-authenticate", 'Bearer error="invalid_token"']]));
+}
+
+function authUnavailable(message: string, retryAfterSeconds: number): GraphQLError {
+  return httpError(message, ErrorCode.AUTH_UNAVAILABLE, 503, new HeaderMap([["retry-after", String(retryAfterSeconds)]]));
 }
 
 /**
  * Authenticates each operation from its `Authorization: Bearer <jwt>` header. No header: anonymous. A header
  * that is not a valid, unexpired token of our issuer: HTTP 401 with UNAUTHENTICATED, before anything is
- * executed (a client holding a stale token must hear it, not silently get anonymous data).
+ * executed (a client holding a stale token must hear it, not silently get anonymous data). A token that cannot be
+ * checked right now (the key server is unreachable and the token's key is not known) is HTTP 503 AUTH_UNAVAILABLE
+ * with `Retry-After`: a temporary failure the client retries, not a reason to sign the user out.
  *
  * The check runs in `didResolveOperation`, the first hook whose errors Apollo Server returns as a response
  * (an error thrown in `requestDidStart` becomes a 500). Client-sent identity headers are never read here: the
@@ -52,6 +69,7 @@ export function createAuthPlugin<TContext extends BaseContext>(options: AuthPlug
   const ttlMs = options.cacheTtlMs ?? 60_000;
   const maxEntries = options.cacheMaxEntries ?? 10_000;
   const now = options.now ?? Date.now;
+  const retryAfterSeconds = options.retryAfterSeconds ?? 5;
   // Per request: the identity of each operation's context (a fresh object per operation in Apollo Server).
   const identities = new WeakMap<object, Identity | null>();
   // Per plugin instance: verified tokens. Only valid tokens are cached, so garbage cannot fill it.
@@ -86,7 +104,8 @@ export function createAuthPlugin<TContext extends BaseContext>(options: AuthPlug
           try {
             identities.set(contextValue, await authenticate(token));
           } catch (error) {
-            // createTokenVerifier says why (expired, unknown key, key server down) with UNAUTHENTICATED.
+            if (errorCodeOf(error) === ErrorCode.AUTH_UNAVAILABLE) throw authUnavailable((error as Error).message, retryAfterSeconds);
+            // createTokenVerifier says why (expired, unknown key) with UNAUTHENTICATED.
             const message = errorCodeOf(error) === ErrorCode.UNAUTHENTICATED ? (error as Error).message : "Invalid token.";
             throw unauthenticated(message);
           }

@@ -58,12 +58,15 @@ export interface LimitsPlugin extends QueryLimitsApolloPlugin<GatewayContext> {
 /** See the module comment. */
 export function createLimitsPlugin(options: LimitsPluginOptions): LimitsPlugin {
   const limiter = createQueryLimiter(options.limits ?? GATEWAY_LIMIT_DEFAULTS);
-  const refusals = new Counter({
-    name: "gateway_query_limit_refusals_total",
-    help: "Requests refused by a query limit (QUERY_TOO_COMPLEX), by rule, before any subgraph call.",
-    labelNames: ["rule"],
-    registers: [options.registry],
-  });
+  // Get-or-create: gateway instances sharing a registry (one process, as in the tests) share the series.
+  const refusals =
+    (options.registry.getSingleMetric("gateway_query_limit_refusals_total") as Counter<"rule"> | undefined) ??
+    new Counter({
+      name: "gateway_query_limit_refusals_total",
+      help: "Requests refused by a query limit (QUERY_TOO_COMPLEX), by rule, before any subgraph call.",
+      labelNames: ["rule"],
+      registers: [options.registry],
+    });
   // Every rule appears from the start (0), so a dashboard's rate() has a series before the first refusal.
   for (const rule of LIMIT_RULES) refusals.inc({ rule }, 0);
   const onViolation = (violation: LimitViolation) => {

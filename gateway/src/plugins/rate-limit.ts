@@ -11,7 +11,13 @@
  * plugin establishes the identity there, concurrently with the others), and the one whose answer replaces
  * execution. It is placed before the response cache so a cached answer is counted too.
  */
-import { HeaderMap, type ApolloServerPlugin, type BaseContext, type GraphQLResponse } from "@apollo/server";
+import {
+  HeaderMap,
+  type ApolloServerPlugin,
+  type BaseContext,
+  type GraphQLRequestContextResponseForOperation,
+  type GraphQLResponse,
+} from "@apollo/server";
 import type { Identity } from "@ecom/auth";
 import { ErrorCode } from "@ecom/errors";
 import { GATEWAY_LIMIT_DEFAULTS, operationCost, type CostConfig } from "@ecom/limits";
@@ -115,8 +121,16 @@ export interface RateLimitPluginOptions<TContext extends BaseContext> {
   /** The client's address (express `req.ip`, after the trusted proxies). */
   clientIpOf: (context: TContext) => string | undefined;
   metrics: Metrics;
+  /** Where a cost that cannot be computed is reported. @default none */
+  logger?: Logger;
   /**
-   * The cost model of `weight: "cost"` rules.
+   * The operation's cost for `weight: "cost"` rules: the query-limits plugin's `costOf` (measured once per request,
+   * with the cost model of the limits in force).
+   * @default operationCost of @ecom/limits with `cost`
+   */
+  costOf?: (requestContext: GraphQLRequestContextResponseForOperation<TContext>) => number | undefined;
+  /**
+   * The cost model when no `costOf` is given.
    * @default the gateway's query-limit cost model (GATEWAY_LIMIT_DEFAULTS.cost of @ecom/limits)
    */
   cost?: CostConfig;
@@ -244,7 +258,8 @@ export function createRateLimitPlugin<TContext extends BaseContext>(
   return {
     async requestDidStart({ contextValue }) {
       return {
-        async responseForOperation({ operation, document, schema, operationName, request, response }): Promise<GraphQLResponse | null> {
+        async responseForOperation(requestContext): Promise<GraphQLResponse | null> {
+          const { operation, document, schema, operationName, request, response } = requestContext;
           const variables = request.variables ?? {};
           const facts: RequestFacts = {
             ip: options.clientIpOf(contextValue),
@@ -252,7 +267,15 @@ export function createRateLimitPlugin<TContext extends BaseContext>(
             operationName: operationName ?? undefined,
             operationType: operation.operation,
             rootFields: rootFieldsOf(document, operation, variables, emailArguments),
-            cost: () => operationCost({ schema, document, operationName, variables, config: cost }),
+            cost: () => {
+              try {
+                return options.costOf?.(requestContext) ?? operationCost({ schema, document, operationName, variables, config: cost });
+              } catch (error) {
+                // A cost the model cannot compute must not turn into a 500: the operation weighs 1, and it is logged.
+                options.logger?.warn({ err: error, operationName }, "rate limiting: the operation's cost could not be computed");
+                return 1;
+              }
+            },
           };
           const decision = await limiter.check(facts);
           const headers = rateLimitHeaders(decision);

@@ -12,7 +12,7 @@ import {
   type JWTVerifyGetKey,
   type CryptoKey,
 } from "jose";
-import { unauthenticated } from "@ecom/errors";
+import { authUnavailable, unauthenticated } from "@ecom/errors";
 import type { Identity, Role } from "./identity.ts";
 
 /** Signing algorithm: ECDSA P-256, short keys and fast verification at the gateway. */
@@ -82,47 +82,121 @@ export interface TokenVerifierOptions {
    */
   now?: () => Date;
   /**
-   * Clock skew tolerated between the issuer and the verifier, in seconds.
-   * @default 0
+   * Clock skew tolerated between the issuer and the verifier on `exp`, `nbf` and `iat`, in seconds.
+   * @default 5
    */
   clockToleranceSeconds?: number;
+  /**
+   * After a failed JWKS fetch, how long the key server is left alone: tokens whose key is already known keep
+   * verifying; others are answered AUTH_UNAVAILABLE at once instead of each waiting for a fetch.
+   * @default 5000
+   */
+  jwksRetryAfterMs?: number;
+  /**
+   * Shortest time between two JWKS fetches caused by an unknown `kid` (a stream of forged key ids must not make
+   * us hammer the key server).
+   * @default 30000
+   */
+  jwksCooldownMs?: number;
+  /**
+   * How long fetched keys are used before they are fetched again (on failure the old ones keep verifying).
+   * @default 600000
+   */
+  jwksMaxAgeMs?: number;
+  /**
+   * Timeout of one JWKS fetch.
+   * @default 5000
+   */
+  jwksTimeoutMs?: number;
+}
+
+/** Errors of a key server that cannot be reached or answers garbage (not a verdict on the token). */
+function isKeyServerFailure(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  if (code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC" || code === "ERR_JWKS_INVALID") return true;
+  // fetch: TypeError("fetch failed") with the socket error as its cause; an abort is a DOMException.
+  if (error instanceof TypeError && /fetch/i.test(error.message)) return true;
+  const name = (error as { name?: string } | null)?.name;
+  return name === "AbortError" || name === "TimeoutError";
+}
+
+/** Thrown by the key resolver when the key server is unreachable and the token's key is not known. */
+class KeyServerUnavailable extends Error {
+  readonly brand = "KeyServerUnavailable" as const;
 }
 
 /**
- * Verifies access tokens against the issuer's JWKS (cached; refetched on an unknown `kid`, at most every 30 s).
- * Tokens must be ES256 with the configured issuer and audience, a `sub`, a `role` and an `exp`.
- * @returns a function resolving to the caller's identity, or throwing UNAUTHENTICATED with a reason.
+ * Remote keys with stale-if-error: jose's createRemoteJWKSet caches the set and refetches on an unknown `kid`
+ * (at most every `cooldown`), but once its cache is older than `cacheMaxAge`, or on an unknown kid, a fetch that
+ * fails fails the verification. Here a failed fetch falls back to the keys fetched last, and leaves the key server
+ * alone for `retryAfterMs`.
+ */
+function remoteKeysWithFallback(url: string, options: TokenVerifierOptions): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(new URL(url), {
+    cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    cacheMaxAge: options.jwksMaxAgeMs ?? 600_000,
+    timeoutDuration: options.jwksTimeoutMs ?? 5_000,
+  });
+  const retryAfterMs = options.jwksRetryAfterMs ?? 5_000;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  let lastKnown: { jwks: JSONWebKeySet; get: JWTVerifyGetKey } | undefined;
+
+  async function fromLastKnown(...args: Parameters<JWTVerifyGetKey>) {
+    const jwks = remote.jwks();
+    if (!jwks) throw new KeyServerUnavailable("no keys fetched yet");
+    if (lastKnown?.jwks !== jwks) lastKnown = { jwks, get: createLocalJWKSet(jwks) };
+    try {
+      return await lastKnown.get(...args);
+    } catch (error) {
+      // The key may be new: we cannot know until the key server answers.
+      if ((error as { code?: string }).code === "ERR_JWKS_NO_MATCHING_KEY") throw new KeyServerUnavailable("unknown key id");
+      throw error;
+    }
+  }
+
+  return async (...args) => {
+    if (Date.now() - failedAt < retryAfterMs) return fromLastKnown(...args);
+    try {
+      return await remote(...args);
+    } catch (error) {
+      if (!isKeyServerFailure(error)) throw error;
+      failedAt = Date.now();
+      return fromLastKnown(...args);
+    }
+  };
+}
+
+/**
+ * Verifies access tokens against the issuer's JWKS. Pinned: algorithm ES256, `typ` JWT, the configured issuer and
+ * audience, `exp` and `sub` required, `nbf` honoured, a small clock skew. The JWKS is cached and refetched on an
+ * unknown `kid` (at most every `jwksCooldownMs`); when the key server is unreachable, tokens of known keys still
+ * verify.
+ * @returns a function resolving to the caller's identity; it throws UNAUTHENTICATED when the token is not valid,
+ * AUTH_UNAVAILABLE (retryable) when it cannot be checked because the key server is unreachable.
  */
 export function createTokenVerifier(source: KeySource, settings: TokenSettings, options: TokenVerifierOptions = {}) {
-  const keys: JWTVerifyGetKey =
-    "jwksUrl" in source
-      ? createRemoteJWKSet(new URL(source.jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 })
-      : createLocalJWKSet(source.jwks);
+  const keys: JWTVerifyGetKey = "jwksUrl" in source ? remoteKeysWithFallback(source.jwksUrl, options) : createLocalJWKSet(source.jwks);
   return async (token: string): Promise<Identity> => {
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: settings.issuer,
         audience: settings.audience,
         algorithms: [JWT_ALG],
+        typ: "JWT",
         // jose accepts a token without `exp` as never expiring: ours always carry one, so refuse the rest.
         requiredClaims: ["exp", "sub"],
-        clockTolerance: options.clockToleranceSeconds ?? 0,
+        clockTolerance: options.clockToleranceSeconds ?? 5,
         ...(options.now ? { currentDate: options.now() } : {}),
       });
       const role = payload["role"];
       if (typeof payload.sub !== "string" || (role !== "CUSTOMER" && role !== "ADMIN")) throw new Error("missing claims");
       return { userId: payload.sub, role };
     } catch (error) {
+      if ((error as { brand?: unknown }).brand === "KeyServerUnavailable" || isKeyServerFailure(error)) {
+        throw authUnavailable("Sign-in cannot be checked right now (key server unreachable): try again shortly.");
+      }
       const code = (error as { code?: string }).code;
       if (code === "ERR_JWT_EXPIRED") throw unauthenticated("Your session has expired: sign in again.");
-      if (
-        code === "ERR_JWKS_TIMEOUT" ||
-        code === "ERR_JOSE_GENERIC" ||
-        (error instanceof TypeError && String(error.message).includes("fetch"))
-      ) {
-        // The key server is unreachable: the caller cannot be authenticated right now.
-        throw unauthenticated("Could not verify the token right now (key server unreachable).");
-      }
       throw unauthenticated("Invalid token.");
     }
   };

@@ -77,11 +77,40 @@ describe("createTokenVerifier with a local JWKS", () => {
   it("refuses an expired token with UNAUTHENTICATED saying it expired", async () => {
     const token = await issue(1);
     const exp = decodeJwt(token).exp!;
-    // Still valid during its last second, expired from then on (jose's currentDate, no waiting).
+    // Still valid during its last second (and the 5 s skew), expired from then on (jose's currentDate, no waiting).
     await expect(verify(token, () => new Date((exp - 1) * 1000))).resolves.toMatchObject({ userId: alice.id });
-    const expired = await rejection(verify(token, () => new Date((exp + 1) * 1000)));
+    const expired = await rejection(verify(token, () => new Date((exp + 6) * 1000)));
     expect(expired.code).toBe("UNAUTHENTICATED");
     expect(expired.message).toMatch(/expired/);
+  });
+
+  it("refuses a token before its nbf, beyond the clock skew, and accepts it within the skew", async () => {
+    const nbf = Math.floor(Date.now() / 1000) + 60;
+    const token = await new SignJWT({ role: "CUSTOMER" })
+      .setProtectedHeader({ alg: JWT_ALG, kid: key.publicJwk.kid, typ: "JWT" })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject("u")
+      .setNotBefore(nbf)
+      .setExpirationTime(nbf + 600)
+      .sign(key.privateKey);
+    expect((await rejection(verify(token))).code).toBe("UNAUTHENTICATED");
+    // 3 s early: inside the default 5 s skew.
+    await expect(verify(token, () => new Date((nbf - 3) * 1000))).resolves.toMatchObject({ userId: "u" });
+    const exp = nbf + 600;
+    await expect(verify(token, () => new Date((exp + 3) * 1000))).resolves.toMatchObject({ userId: "u" });
+    expect((await rejection(verify(token, () => new Date((exp + 10) * 1000)))).code).toBe("UNAUTHENTICATED");
+  });
+
+  it("refuses a token of another type (typ pinned to JWT)", async () => {
+    const token = await new SignJWT({ role: "CUSTOMER" })
+      .setProtectedHeader({ alg: JWT_ALG, kid: key.publicJwk.kid, typ: "at+jwt" })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject("u")
+      .setExpirationTime("1h")
+      .sign(key.privateKey);
+    expect((await rejection(verify(token))).code).toBe("UNAUTHENTICATED");
   });
 
   it("refuses a token from another issuer or for another audience", async () => {
@@ -178,23 +207,88 @@ describe("createTokenVerifier with a JWKS URL", () => {
     expect(await rejection(verify(token))).toEqual({ code: "UNAUTHENTICATED", message: "Invalid token." });
   });
 
-  it("reports an unreachable or failing key server as UNAUTHENTICATED, saying so", async () => {
+  it("reports a failing key server (HTTP 500) as AUTH_UNAVAILABLE, not as a bad token", async () => {
     const token = await createTokenIssuer(key, { ...settings, ttlSeconds: 60 })(alice);
     failing = true;
     try {
-      expect(await rejection(createTokenVerifier({ jwksUrl }, settings)(token))).toEqual({
-        code: "UNAUTHENTICATED",
-        message: "Could not verify the token right now (key server unreachable).",
-      });
+      expect((await rejection(createTokenVerifier({ jwksUrl }, settings)(token))).code).toBe("AUTH_UNAVAILABLE");
     } finally {
       failing = false;
     }
-    // A port nobody listens on: connection refused.
+  });
+
+  it("refetches the JWKS for an unknown kid at most once per cooldown (forged key ids cannot hammer it)", async () => {
+    const verify = createTokenVerifier({ jwksUrl }, settings, { jwksCooldownMs: 60_000 });
+    await verify(await createTokenIssuer(key, { ...settings, ttlSeconds: 60 })(alice));
+    fetches = 0;
+    const stranger = await createTokenIssuer(otherKey, { ...settings, ttlSeconds: 60 })(alice);
+    for (let i = 0; i < 5; i++) expect((await rejection(verify(stranger))).code).toBe("UNAUTHENTICATED");
+    expect(fetches).toBe(0);
+    // Without the cooldown, the unknown kid makes one refetch per verification.
+    const eager = createTokenVerifier({ jwksUrl }, settings, { jwksCooldownMs: 0 });
+    await eager(await createTokenIssuer(key, { ...settings, ttlSeconds: 60 })(alice));
+    fetches = 0;
+    expect((await rejection(eager(stranger))).code).toBe("UNAUTHENTICATED");
+    expect(fetches).toBe(1);
+  });
+});
+
+describe("createTokenVerifier when the JWKS server stops", () => {
+  it("keeps verifying tokens of known keys, answers AUTH_UNAVAILABLE for unknown ones, and recovers when it is back", async () => {
+    const served = { keys: [key] };
+    const serve = (port = 0) =>
+      new Promise<http.Server>((resolve) => {
+        const s = http.createServer((_req, res) => {
+          res.setHeader("content-type", "application/json");
+          res.end(JSON.stringify(jwksOf(...served.keys)));
+        });
+        s.listen(port, "127.0.0.1", () => resolve(s));
+      });
+    const stop = (s: http.Server) => {
+      s.closeAllConnections();
+      return new Promise((r) => s.close(r));
+    };
+    let server = await serve();
+    const port = (server.address() as AddressInfo).port;
+    // Keys are "stale" at once (max age 1 ms), so every verification tries the server first.
+    const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` }, settings, {
+      jwksMaxAgeMs: 1,
+      jwksCooldownMs: 0,
+      jwksRetryAfterMs: 0,
+    });
+    const known = await createTokenIssuer(key, { ...settings, ttlSeconds: 60 })(alice);
+    const rotated = await createTokenIssuer(otherKey, { ...settings, ttlSeconds: 60 })(alice);
+    await expect(verify(known)).resolves.toEqual({ userId: alice.id, role: "CUSTOMER" });
+    await stop(server);
+
+    // Down: the last keys fetched still verify; a key id they lack cannot be checked, which is not the token's fault.
+    await expect(verify(known)).resolves.toEqual({ userId: alice.id, role: "CUSTOMER" });
+    const unavailable = await rejection(verify(rotated));
+    expect(unavailable.code).toBe("AUTH_UNAVAILABLE");
+    expect(unavailable.message).toMatch(/try again/);
+    // A forged token is still a bad token, key server or not.
+    const [h, p] = known.split(".");
+    expect((await rejection(verify(`${h}.${p}.${"A".repeat(86)}`))).code).toBe("UNAUTHENTICATED");
+
+    // Back, with the rotated key published.
+    served.keys = [key, otherKey];
+    server = await serve(port);
+    try {
+      await expect(verify(rotated)).resolves.toEqual({ userId: alice.id, role: "CUSTOMER" });
+    } finally {
+      await stop(server);
+    }
+  });
+
+  it("answers AUTH_UNAVAILABLE when the key server was never reachable (connection refused)", async () => {
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const refused = await rejection(createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks.json` }, settings)(token));
-    expect(refused).toEqual({ code: "UNAUTHENTICATED", message: "Could not verify the token right now (key server unreachable)." });
+    const token = await createTokenIssuer(key, { ...settings, ttlSeconds: 60 })(alice);
+    const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks.json` }, settings);
+    expect((await rejection(verify(token))).code).toBe("AUTH_UNAVAILABLE");
+    // Within the retry pause the answer comes without another connection attempt, still AUTH_UNAVAILABLE.
+    expect((await rejection(verify(token))).code).toBe("AUTH_UNAVAILABLE");
   });
 });

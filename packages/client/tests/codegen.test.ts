@@ -68,6 +68,7 @@ describe("the operations of the main journeys", () => {
       "Categories",
       "Login",
       "Me",
+      "MyNotifications",
       "MyOrders",
       "Order",
       "PlaceOrder",

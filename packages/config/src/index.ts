@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { databaseEnv, executionLimitsEnv, httpLimitsEnv, queryLimitsEnv } from "./limits.ts";
+import { refuseDevSigningKeysInProduction, subgraphSigningEnv } from "./signing.ts";
 import { databaseUrlFor, SUBGRAPHS, type SubgraphName } from "./topology.ts";
 
 export { z };
@@ -178,7 +179,7 @@ export const durationMs = (defaultValue: string) =>
  * invalid. By default zod skips an object's refinements as soon as one field fails, so a production deployment
  * with a bad `PORT` would not also hear that `JWT_PRIVATE_KEY` is missing (two round trips instead of one).
  * Rules given this must tolerate values of the wrong type ({@link requiredInProduction} and
- * `refuseDevSecretInProduction` do).
+ * `refuseDevSigningKeysInProduction` do).
  *
  * @example z.object({...}).superRefine(requiredInProduction(["JWT_PRIVATE_KEY"]), evenIfOtherVariablesFail)
  */
@@ -224,24 +225,6 @@ export const shutdownEnv = {
   /** How long in-flight requests and jobs may take to finish once stopping. @default "10s" */
   DRAIN_TIMEOUT: durationMs("10s"),
 };
-
-/** Development default of `INTERNAL_SECRET`, refused in production by {@link internalSecretEnv}'s rule. */
-export const DEV_INTERNAL_SECRET = "dev-internal-secret-change-me";
-
-/**
- * `INTERNAL_SECRET`, shared by the gateway and the subgraphs: identity headers are trusted only with it.
- * Combine with `.superRefine(refuseDevSecretInProduction, evenIfOtherVariablesFail)` (or use {@link subgraphEnvSchema}).
- */
-export const internalSecretEnv = {
-  INTERNAL_SECRET: z.string().min(16, "must be at least 16 characters").default(DEV_INTERNAL_SECRET),
-};
-
-/** Refuses the development `INTERNAL_SECRET` when `NODE_ENV` is production. */
-export function refuseDevSecretInProduction(value: { NODE_ENV: string; INTERNAL_SECRET: string }, ctx: z.RefinementCtx): void {
-  if (value.NODE_ENV === "production" && value.INTERNAL_SECRET === DEV_INTERNAL_SECRET) {
-    ctx.addIssue({ code: "custom", path: ["INTERNAL_SECRET"], message: "must be set in production (the development default is public)" });
-  }
-}
 
 /**
  * Where the control plane lives: the service registry and the live configuration are Redis keys under
@@ -301,13 +284,19 @@ export interface SubgraphEnvOptions<Key extends string> {
    * @default []
    */
   requiredInProduction?: readonly Key[];
+  /**
+   * The process serves signed requests (`SIGNING_KEYS`, `SIGNING_WINDOW`, `SIGNING_REPLAY_CHECK`). Workers,
+   * which serve none, pass false and need no signing key.
+   * @default true
+   */
+  signing?: boolean;
 }
 
 /**
- * The env schema of a subgraph: {@link baseEnv}, {@link shutdownEnv}, {@link internalSecretEnv}, `PORT` (default from the port table,
+ * The env schema of a subgraph: {@link baseEnv}, {@link shutdownEnv}, `SIGNING_*` ({@link subgraphSigningEnv}), `PORT` (default from the port table,
  * {@link SUBGRAPHS}), `DATABASE_URL` (default {@link databaseUrlFor}`(name)`), the limits every subgraph has
  * (`QUERY_MAX_*`, `DB_*`, `HTTP_*`, `RESULT_*`, `DATALOADER_MAX_BATCH`), then the subgraph's own variables (`extra`).
- * Production rules (`options.requiredInProduction`, then {@link refuseDevSecretInProduction}) run even
+ * Production rules (`options.requiredInProduction`, then {@link refuseDevSigningKeysInProduction}) run even
  * when another variable is invalid ({@link evenIfOtherVariablesFail}), so every problem is reported at once.
  *
  * @example
@@ -321,7 +310,8 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
   const shape = {
     ...baseEnv,
     ...shutdownEnv,
-    ...internalSecretEnv,
+    // Typed as present either way (zod cannot type a conditional spread); a worker's env simply never has them.
+    ...((options.signing === false ? {} : subgraphSigningEnv(name)) as ReturnType<typeof subgraphSigningEnv>),
     PORT: port(SUBGRAPHS[name]),
     DATABASE_URL: postgresUrl().default(databaseUrlFor(name)),
     ...controlPlaneEnv,
@@ -332,16 +322,17 @@ export function subgraphEnvSchema<Extra extends z.ZodRawShape = Record<never, ne
     ...executionLimitsEnv,
     ...extra,
   };
-  type Common = { NODE_ENV: string; INTERNAL_SECRET: string } & Record<string, unknown>;
+  type Common = { NODE_ENV: string } & Record<string, unknown>;
   const required = requiredInProduction<Common>(options.requiredInProduction ?? []);
   // `unknown`: zod cannot spell the output type of a shape that is still generic here (it is the caller's).
   const productionRules = (value: unknown, ctx: z.RefinementCtx) => {
     required(value as Common, ctx);
-    refuseDevSecretInProduction(value as Common, ctx);
+    refuseDevSigningKeysInProduction(value, ctx);
   };
   return z.object(shape).superRefine(productionRules, evenIfOtherVariablesFail);
 }
 
+export { keyringVariable, gatewaySigningEnv, subgraphSigningEnv, callSigningKeys, refuseDevSigningKeysInProduction } from "./signing.ts";
 export {
   costConfigSchema,
   fieldCostSchema,

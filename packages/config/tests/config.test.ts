@@ -2,9 +2,9 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { devMasterKeyring, serviceKeyring } from "@ecom/auth";
 import {
   ConfigError,
-  DEV_INTERNAL_SECRET,
   baseEnv,
   booleanFlag,
   durationMs,
@@ -167,6 +167,8 @@ describe("a process without NODE_ENV", () => {
   });
 });
 
+const REAL_KEYS = `k2:${Buffer.alloc(32, 2).toString("base64url")},k1:${Buffer.alloc(32, 1).toString("base64url")}`;
+
 describe("subgraphEnvSchema", () => {
   const ordersSchema = subgraphEnvSchema("orders", { PRODUCTS_URL: httpUrl().default("http://localhost:4002/graphql") });
   const usersSchema = subgraphEnvSchema("users", { JWT_PRIVATE_KEY: z.string().optional() }, { requiredInProduction: ["JWT_PRIVATE_KEY"] });
@@ -178,7 +180,9 @@ describe("subgraphEnvSchema", () => {
       HOST: "0.0.0.0",
       SHUTDOWN_DELAY: 0,
       DRAIN_TIMEOUT: 10_000,
-      INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+      SIGNING_KEYS: serviceKeyring(devMasterKeyring(), "orders"),
+      SIGNING_WINDOW: 30_000,
+      SIGNING_REPLAY_CHECK: "mutations",
       PORT: 4004,
       DATABASE_URL: "postgres://ecom_orders:ecom_orders@127.0.0.1:5432/ecom_orders",
       REDIS_URL: "redis://127.0.0.1:6379/0",
@@ -218,13 +222,47 @@ describe("subgraphEnvSchema", () => {
       'PORT: must be a port number from 0 to 65535 (got "http")',
       "DATABASE_URL: must be a postgres:// URL, e.g. postgres://user:password@127.0.0.1:5432/db",
       "JWT_PRIVATE_KEY: must be set in production (no insecure default)",
-      "INTERNAL_SECRET: must be set in production (the development default is public)",
+      "SIGNING_KEYS: must be set in production (the development key is public): make keys with `npm run keys`",
     ]);
   });
 
   it("accepts production with its secrets set", () => {
-    const env = parseEnv("users", usersSchema, { NODE_ENV: "production", JWT_PRIVATE_KEY: "pem", INTERNAL_SECRET: "s".repeat(32) });
+    const env = parseEnv("users", usersSchema, { NODE_ENV: "production", JWT_PRIVATE_KEY: "pem", SIGNING_KEYS: REAL_KEYS });
     expect(env).toMatchObject({ NODE_ENV: "production", PORT: 4001, JWT_PRIVATE_KEY: "pem" });
+  });
+});
+
+describe("signing keys", () => {
+  const schema = subgraphEnvSchema("products");
+  const workerSchema = subgraphEnvSchema("products", {}, { signing: false });
+
+  it("parse into a keyring, the first key first, and default to the service's development key", () => {
+    const env = parseEnv("products", schema, { SIGNING_KEYS: REAL_KEYS, SIGNING_WINDOW: "10s", SIGNING_REPLAY_CHECK: "all" });
+    expect(env.SIGNING_KEYS.map((k) => k.kid)).toEqual(["k2", "k1"]);
+    expect(env.SIGNING_KEYS[0]!.key).toEqual(Buffer.alloc(32, 2));
+    expect(env).toMatchObject({ SIGNING_WINDOW: 10_000, SIGNING_REPLAY_CHECK: "all" });
+    // Development: derived from the public development master, so every local process agrees without setup.
+    expect(parseEnv("products", schema, {}).SIGNING_KEYS).toEqual(serviceKeyring(devMasterKeyring(), "products"));
+  });
+
+  it("name what is wrong with a malformed keyring", () => {
+    const problems = (env: Record<string, string>) => configErrorOf(() => parseEnv("products", schema, env)).problems;
+    expect(problems({ SIGNING_KEYS: "nokey" })).toEqual([expect.stringMatching(/^SIGNING_KEYS: .*expected kid:<base64url>/)]);
+    expect(problems({ SIGNING_KEYS: `k1:${Buffer.alloc(8).toString("base64url")}` })).toEqual([
+      expect.stringMatching(/^SIGNING_KEYS: key k1: 8 bytes, at least 32 needed/),
+    ]);
+    expect(problems({ SIGNING_KEYS: `k1:${Buffer.alloc(32).toString("base64url")},k1:${Buffer.alloc(32).toString("base64url")}` })).toEqual(
+      ["SIGNING_KEYS: key id k1 appears twice"],
+    );
+  });
+
+  it("are required in production, and workers (which serve no signed requests) need none", () => {
+    expect(configErrorOf(() => parseEnv("products", schema, { NODE_ENV: "production" })).problems).toEqual([
+      "SIGNING_KEYS: must be set in production (the development key is public): make keys with `npm run keys`",
+    ]);
+    expect(parseEnv("products", schema, { NODE_ENV: "production", SIGNING_KEYS: REAL_KEYS }).NODE_ENV).toBe("production");
+    const worker = parseEnv("products worker", workerSchema, { NODE_ENV: "production" });
+    expect(worker).not.toHaveProperty("SIGNING_KEYS");
   });
 });
 

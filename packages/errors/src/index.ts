@@ -30,6 +30,11 @@ export enum ErrorCode {
   PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND",
   /** Automatic persisted queries are off on this server. */
   PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED",
+  /**
+   * The token could not be checked right now (the key server, JWKS, is unreachable): HTTP 503 with
+   * `Retry-After`; retry the same request later. Not a verdict on the token (that is UNAUTHENTICATED).
+   */
+  AUTH_UNAVAILABLE = "AUTH_UNAVAILABLE",
 }
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
@@ -47,6 +52,10 @@ export function codedError(code: ErrorCode, message: string, details: ErrorDetai
 
 /** The caller is anonymous (or the token is invalid) and the field needs a user. */
 export const unauthenticated = (message = "You must be signed in to do this.") => codedError(ErrorCode.UNAUTHENTICATED, message);
+
+/** The caller's token cannot be checked right now (key server unreachable): retryable, HTTP 503. */
+export const authUnavailable = (message = "Sign-in cannot be checked right now: try again shortly.") =>
+  codedError(ErrorCode.AUTH_UNAVAILABLE, message);
 
 /** The caller is known but not allowed. */
 export const forbidden = (message = "You are not allowed to do this.") => codedError(ErrorCode.FORBIDDEN, message);

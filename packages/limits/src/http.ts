@@ -43,7 +43,9 @@ const badRequest = (message: string): GuardRefusal => ({
  * - an `operationName` that is not a GraphQL name (`<script>`, bidi overrides, 10 kB): BAD_REQUEST, not echoed;
  * - an automatic persisted query of a version other than 1, a hash that is not SHA-256 hex, or a hash that does
  *   not match the query sent with it: BAD_REQUEST (Apollo Server answers these with uncoded errors);
- * - a document over `maxTokens` or `maxNesting`: QUERY_TOO_COMPLEX.
+ * - a document over `maxTokens` or `maxNesting`: QUERY_TOO_COMPLEX;
+ * - `variables` nested deeper than `maxNesting` (a 10,000-level JSON value): QUERY_TOO_COMPLEX, rule `nesting`
+ *   (JSON.stringify, graphql-js's coercion and error printing are recursive: such a value must not reach them).
  */
 export function checkGraphQLRequest(
   limiter: QueryLimiter,
@@ -64,7 +66,12 @@ export function checkGraphQLRequest(
     return null;
   }
   if (typeof payload !== "object" || payload === null) return null;
-  const { query, operationName, extensions } = payload as { query?: unknown; operationName?: unknown; extensions?: unknown };
+  const { query, operationName, extensions, variables } = payload as {
+    query?: unknown;
+    operationName?: unknown;
+    extensions?: unknown;
+    variables?: unknown;
+  };
 
   if (typeof operationName === "string" && (operationName.length > MAX_OPERATION_NAME_LENGTH || !GRAPHQL_NAME.test(operationName))) {
     return badRequest(
@@ -89,7 +96,39 @@ export function checkGraphQLRequest(
     const violation = limiter.checkSource(query);
     if (violation) return refuse(violation);
   }
+
+  const { maxNesting } = limiter.limits;
+  const variablesNesting = jsonNesting(typeof variables === "string" ? parseJson(variables) : variables, maxNesting);
+  if (variablesNesting > maxNesting) return refuse({ rule: "nesting", limit: maxNesting, measured: variablesNesting });
   return null;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // Apollo Server answers BAD_REQUEST for variables that are not JSON
+  }
+}
+
+/**
+ * How deeply arrays and objects nest in a JSON value, with an explicit stack (no recursion, whatever the depth);
+ * stops counting once past `stopAbove` (the result is then a lower bound above it).
+ */
+export function jsonNesting(value: unknown, stopAbove = Number.POSITIVE_INFINITY): number {
+  let deepest = 0;
+  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const current = item.value;
+    if (typeof current !== "object" || current === null) continue;
+    const depth = item.depth + 1;
+    if (depth > deepest) deepest = depth;
+    if (deepest > stopAbove) return deepest;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === "object" && child !== null) stack.push({ value: child, depth });
+    }
+  }
+  return deepest;
 }
 
 /** `extensions.persistedQuery`, from a body's object or a GET's JSON string; undefined when absent or unreadable. */

@@ -37,5 +37,5 @@ export type { OperationCheck, OperationToCheck, QueryLimiter } from "./limiter.t
 export { findIllFormedValue, illFormedInputError, isIllFormedString } from "./strings.ts";
 export { createExecutionBudgetPlugin, createQueryLimitsApolloPlugin, GRAPHQL_NAME, knownOperationTypesRule } from "./apollo.ts";
 export type { ExecutionBudgetOptions, QueryLimitsApolloPlugin, QueryLimitsApolloPluginOptions } from "./apollo.ts";
-export { checkGraphQLRequest, createRequestGuard, MAX_OPERATION_NAME_LENGTH } from "./http.ts";
+export { checkGraphQLRequest, createRequestGuard, jsonNesting, MAX_OPERATION_NAME_LENGTH } from "./http.ts";
 export type { GuardRefusal, RequestGuardOptions } from "./http.ts";

@@ -92,7 +92,13 @@ export function createQueryLimiter(limits: QueryLimitsInput): QueryLimiter {
       return { violation: over("cost", current.maxCost, cost), measures, cost };
     },
     costOf(input) {
-      const variablesJson = JSON.stringify(input.variables ?? {});
+      let variablesJson: string;
+      try {
+        variablesJson = JSON.stringify(input.variables ?? {});
+      } catch {
+        // Too deep to serialise (the HTTP guard refuses such variables; a caller without it still gets a cost).
+        variablesJson = "\u0000".repeat(MAX_CACHED_VARIABLES_JSON + 1);
+      }
       const key = variablesJson.length <= MAX_CACHED_VARIABLES_JSON ? `${input.operationName ?? ""}\u0000${variablesJson}` : undefined;
       const byDocument = costCache.get(input.document);
       const cached = key === undefined ? undefined : byDocument?.get(key);

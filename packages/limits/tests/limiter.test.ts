@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { parse } from "graphql";
 import {
   checkGraphQLRequest,
   createQueryLimiter,
+  jsonNesting,
   findIllFormedValue,
   GATEWAY_LIMIT_DEFAULTS,
   illFormedInputError,
@@ -191,5 +193,27 @@ describe("the HTTP guard", () => {
   it("refuses too many tokens or too deep a nesting before anything parses", () => {
     expect(codeOf({ query: `{ ${"me ".repeat(500)} }` })).toMatchObject({ rule: "tokens", limit: 200, measured: 502 });
     expect(codeOf({ query: `{ a(x: ${"[".repeat(50)}1${"]".repeat(50)}) }` })).toMatchObject({ rule: "nesting", limit: 10, measured: 52 });
+  });
+
+  it("refuses variables nested deeper than maxNesting (a body or a GET's JSON string), without recursing", () => {
+    const deep = JSON.parse(`${"[".repeat(100_000)}${"]".repeat(100_000)}`) as unknown;
+    expect(codeOf({ query: "query Q($v: String) { me { id } }", variables: { v: deep } })).toMatchObject({
+      code: "QUERY_TOO_COMPLEX",
+      rule: "nesting",
+      limit: 10,
+      measured: 11,
+    });
+    expect(codeOf({ query: "{ me { id } }", variables: JSON.stringify({ v: [[[[[[[[[[[1]]]]]]]]]]] }) })).toMatchObject({
+      rule: "nesting",
+    });
+    expect(checkGraphQLRequest(limiter, { query: "{ me { id } }", variables: { a: [[1]], b: { c: { d: 1 } } } })).toBeNull();
+    expect(jsonNesting({ a: [[1]], b: { c: { d: 1 } } })).toBe(3);
+    expect(jsonNesting("text")).toBe(0);
+  });
+
+  it("computes a cost for variables too deep to serialise, instead of throwing", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => limiter.costOf({ schema, document: parse("{ me { id } }"), variables: { v: deep } })).not.toThrow();
   });
 });

@@ -99,18 +99,13 @@ export interface BackgroundChecks {
 export function createBackgroundChecks(options: BackgroundChecksOptions): BackgroundChecks {
   const intervalMs = options.intervalMs ?? 5000;
   const results: Record<string, CachedCheckResult> = Object.fromEntries(options.checks.map((c) => [c.name, { status: "unknown" }]));
-  const up = new Gauge({
-    name: "health_check_up",
-    help: "Last result of a background health check: 1 ok, 0 failing.",
-    labelNames: ["check"],
-    registers: [options.metrics.registry],
-  });
-  const duration = new Gauge({
-    name: "health_check_duration_seconds",
-    help: "Duration of the last run of a background health check.",
-    labelNames: ["check"],
-    registers: [options.metrics.registry],
-  });
+  // Get-or-create: two users of one registry (gateways in one process, as in the tests) share the series.
+  const registry = options.metrics.registry;
+  const gauge = (name: string, help: string) =>
+    (registry.getSingleMetric(name) as Gauge<"check"> | undefined) ??
+    new Gauge({ name, help, labelNames: ["check"], registers: [registry] });
+  const up = gauge("health_check_up", "Last result of a background health check: 1 ok, 0 failing.");
+  const duration = gauge("health_check_duration_seconds", "Duration of the last run of a background health check.");
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<Record<string, CachedCheckResult>> | undefined;
 

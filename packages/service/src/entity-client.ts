@@ -1,12 +1,15 @@
-import { identityToHeaders } from "@ecom/auth";
+import { createRequestSigner, type Keyring } from "@ecom/auth";
 import { CORRELATION_ID_HEADER, currentRequestContext } from "@ecom/observability";
 
 /** Options of {@link createEntityClient}. */
 export interface EntityClientOptions {
   /** Another subgraph's `/graphql` URL. */
   url: string;
-  /** Sent so the other subgraph trusts the call (no user identity is forwarded). */
-  internalSecret: string;
+  /**
+   * Who calls and whom, and K(caller -> target) (e.g. orders' PRODUCTS_SIGNING_KEYS): the call is signed as the
+   * calling service itself, never as a user (no identity headers are sent).
+   */
+  signing: { caller: string; target: string; keys: Keyring };
   /**
    * Per-call timeout.
    * @default 3000
@@ -34,20 +37,24 @@ export const isEntityClientError = (error: unknown): error is EntityClientError 
  * uses, so no service ever reads another's database. One HTTP call per batch of ids.
  */
 export function createEntityClient(options: EntityClientOptions) {
+  const sign = createRequestSigner(options.signing);
+  const parsed = new URL(options.url);
+  const path = `${parsed.pathname}${parsed.search}`;
   return async function fetchEntities<T>(typename: string, ids: readonly string[], selection: string): Promise<Array<T | null>> {
     if (ids.length === 0) return [];
     const query = `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on ${typename} { ${selection} } } }`;
     const ctx = currentRequestContext();
+    const payload = JSON.stringify({ query, variables: { representations: ids.map((id) => ({ __typename: typename, id })) } });
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      ...(ctx ? { [CORRELATION_ID_HEADER]: ctx.correlationId } : {}),
+    };
     let res: Response;
     try {
       res = await fetch(options.url, {
         method: "POST",
-        headers: {
-          "content-type": "application/json",
-          ...identityToHeaders(null, options.internalSecret),
-          ...(ctx ? { [CORRELATION_ID_HEADER]: ctx.correlationId } : {}),
-        },
-        body: JSON.stringify({ query, variables: { representations: ids.map((id) => ({ __typename: typename, id })) } }),
+        headers: { ...headers, ...sign({ method: "POST", path, body: payload, headers }) },
+        body: payload,
         signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
       });
     } catch (error) {

@@ -61,3 +61,17 @@ export function createHttpErrorHandler(logger?: Logger): ErrorRequestHandler {
 /** Unknown paths: 404 with a coded JSON body (express's default page is HTML). */
 export const notFoundHandler: RequestHandler = (_req, res) =>
   send(res, 404, ErrorCode.NOT_FOUND, "Not found: the GraphQL endpoint is /graphql.");
+
+const GRAPHQL_METHODS: ReadonlySet<string> = new Set(["GET", "POST", "HEAD", "OPTIONS"]);
+
+/**
+ * For `/graphql`, before the body parser: any method but GET, POST (and HEAD, OPTIONS) is 405 with `Allow` and a
+ * coded JSON body (Apollo Server answers some of them with an empty 400).
+ */
+export const graphqlMethodGuard: RequestHandler = (req, res, next) => {
+  if (GRAPHQL_METHODS.has(req.method)) return next();
+  res.setHeader("allow", "GET, POST");
+  // The body is read and discarded first: answering while the client still sends makes it see a reset socket.
+  req.resume();
+  req.once("end", () => send(res, 405, ErrorCode.BAD_REQUEST, "GraphQL requests are GET or POST."));
+};

@@ -1,6 +1,6 @@
 /**
  * Builds a subgraph's HTTP server the same way for every domain: an Apollo subgraph schema at `/graphql`, the
- * caller's identity (from gateway headers) and fresh DataLoaders in the context of each request, coded errors,
+ * caller's identity (from a signed gateway request, see request-signing.ts) and fresh DataLoaders in the context of each request, coded errors,
  * request ids, `/health/live`, `/health/ready`, `/metrics`, and a graceful stop.
  */
 import http from "node:http";
@@ -11,8 +11,8 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express } from "express";
 import { GraphQLError, type DocumentNode } from "graphql";
-import { identityFromHeaders, type Identity } from "@ecom/auth";
-import { createErrorFormatter, errorCodeOf } from "@ecom/errors";
+import type { Identity } from "@ecom/auth";
+import { createErrorFormatter } from "@ecom/errors";
 import {
   createObservabilityHandlers,
   createObservabilityPlugin,
@@ -27,7 +27,8 @@ import {
 import { createHttpLifecycle } from "./http-lifecycle.ts";
 import { registerSelf, type SelfRegistrationOptions } from "./self-registration.ts";
 import { createOutageHandling, type OutageClassifier } from "./outage.ts";
-import { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
+import { createSignatureGuard, type SubgraphSigningOptions } from "./request-signing.ts";
+import { createHttpErrorHandler, graphqlMethodGuard, notFoundHandler } from "./http-errors.ts";
 import { createSelfProtection, type LoaderOptions, type SelfProtectionSettings } from "./self-protection.ts";
 
 export { DateTimeScalar } from "./scalars.ts";
@@ -37,7 +38,7 @@ export { createEntityClient, EntityClientError, isEntityClientError } from "./en
 export type { EntityClientOptions } from "./entity-client.ts";
 export { isUuid, parseInput, UUID_PATTERN } from "./validation.ts";
 export { createHttpLifecycle } from "./http-lifecycle.ts";
-export { createHttpErrorHandler, notFoundHandler } from "./http-errors.ts";
+export { createHttpErrorHandler, graphqlMethodGuard, notFoundHandler } from "./http-errors.ts";
 export {
   createSelfProtection,
   selfProtectionFromEnv,
@@ -48,7 +49,8 @@ export {
 export type { LoaderOptions, SelfProtection, SelfProtectionEnv, SelfProtectionSettings } from "./self-protection.ts";
 export type { HttpLifecycle, HttpLifecycleOptions } from "./http-lifecycle.ts";
 export type { InputProblem } from "./validation.ts";
-export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv } from "./subgraph-deps.ts";
+export { commonSubgraphOptions, loadTypeDefs, registrationFromEnv, signingFromEnv } from "./subgraph-deps.ts";
+export type { SigningEnvFields } from "./subgraph-deps.ts";
 export {
   createOutageHandling,
   dependencyOutageOf,
@@ -63,6 +65,8 @@ export { FORCED_EXIT_MARGIN_MS, shutdownTimings } from "./shutdown.ts";
 export type { ShutdownTimings } from "./shutdown.ts";
 export type { SubgraphDeps } from "./subgraph-deps.ts";
 export { advertisedUrl } from "./self-registration.ts";
+export { createSignatureGuard } from "./request-signing.ts";
+export type { SignatureGuard, SubgraphSigningOptions } from "./request-signing.ts";
 export type { SelfRegistrationOptions } from "./self-registration.ts";
 
 /** A resolver map (codegen's `Resolvers` type of each subgraph is one). */
@@ -70,8 +74,10 @@ export type ResolverMap = object;
 
 /** What every subgraph resolver receives as context. */
 export interface SubgraphContext<TLoaders = unknown> {
-  /** The caller, or null when anonymous. */
+  /** The user the gateway vouches for, or null when anonymous (and for service-to-service calls). */
   identity: Identity | null;
+  /** Who signed the request: `gateway`, or the calling service (e.g. `orders` asking products for prices). */
+  caller?: string;
   /** Per-request DataLoaders (never shared between requests, so no data leaks across users). */
   loaders: TLoaders;
   /** Logger bound to this request. */
@@ -90,8 +96,11 @@ export interface SubgraphServerOptions<TLoaders> {
   metrics: Metrics;
   /** Dependencies `/health/ready` checks (database, Redis...). */
   checks: ReadinessCheck[];
-  /** Shared with the gateway; identity headers without it are refused. */
-  internalSecret: string;
+  /**
+   * Signed requests only (keys, window, replay check): every `/graphql` request must be signed, anonymous ones
+   * included; identity headers are trusted only inside a valid signature from the gateway.
+   */
+  signing: SubgraphSigningOptions;
   /**
    * Builds the DataLoaders of one request; spread `loaderOptions` into each (`maxBatchSize`: one statement never
    * carries more than DATALOADER_MAX_BATCH keys).
@@ -175,6 +184,7 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     metrics: options.metrics,
     ...(options.outageClassifiers ? { classifiers: options.outageClassifiers } : {}),
   });
+  const signatures = createSignatureGuard<SubgraphContext<TLoaders>>(options.name, options.signing, options);
 
   const apollo = new ApolloServer<SubgraphContext<TLoaders>>({
     schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as never }]),
@@ -199,6 +209,7 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
       ApolloServerPluginInlineTraceDisabled(),
       createObservabilityPlugin({ logger: options.logger, metrics: options.metrics }),
       outages.plugin,
+      signatures.plugin,
       // Limits before execution, then the execution budget while it runs.
       ...guard.plugins,
       ...(dev ? [] : [ApolloServerPluginLandingPageDisabled()]),
@@ -212,7 +223,10 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
     httpServer,
     apollo,
     ...(shutdownDelayMs === undefined ? {} : { shutdownDelayMs }),
-    ...(options.onStop ? { onStop: options.onStop } : {}),
+    onStop: async () => {
+      await options.onStop?.();
+      await signatures.close();
+    },
   });
   await apollo.start();
 
@@ -226,25 +240,29 @@ export async function createSubgraphServer<TLoaders>(options: SubgraphServerOpti
   options.routes?.(app);
   app.use(
     "/graphql",
-    express.json({ limit: options.bodyLimit ?? protection.bodyLimit ?? "1mb" }),
+    graphqlMethodGuard,
+    // Signature first (an unsigned request is refused before its body is read), then the body, then its HMAC,
+    // then the limits.
+    signatures.checkHeaders,
+    express.json({ limit: options.bodyLimit ?? protection.bodyLimit ?? "1mb", verify: signatures.captureDigest }),
+    signatures.checkSignature,
     guard.guard,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
-        let identity: Identity | null;
-        try {
-          identity = identityFromHeaders(req.headers, options.internalSecret);
-        } catch (error) {
-          // Turn the coded error into an HTTP 401 response instead of Apollo's generic context failure.
-          throw new GraphQLError((error as Error).message, { extensions: { code: errorCodeOf(error), http: { status: 401 } } });
-        }
+        const verified = signatures.verifiedOf(req);
+        // checkSignature answered 401 otherwise; this guards against a route order change.
+        if (!verified) throw new GraphQLError("Unsigned request.", { extensions: { code: "UNAUTHENTICATED", http: { status: 401 } } });
+        const identity = verified.identity;
         const ctx = currentRequestContext();
-        return {
+        const context = {
           identity,
+          caller: verified.caller,
           loaders: options.createLoaders(identity, guard.loaderOptions),
           logger: options.logger.child({ subgraph: options.name }),
           requestId: ctx?.requestId ?? "",
           correlationId: ctx?.correlationId ?? "",
         };
+        return signatures.bind(context, verified);
       },
     }),
   );

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Keyring, NonceStore } from "@ecom/auth";
 import type { Logger, Metrics } from "@ecom/observability";
 import { parse, type DocumentNode } from "graphql";
 import type { SelfRegistrationOptions } from "./self-registration.ts";
@@ -10,10 +11,34 @@ import { shutdownTimings } from "./shutdown.ts";
  * The boot file builds it from the environment, tests from a fresh database.
  */
 export interface SubgraphDeps<TDb extends { check(): Promise<unknown> }, TEnv extends object = object> {
-  env: { NODE_ENV: string; INTERNAL_SECRET: string; SHUTDOWN_DELAY?: number; DRAIN_TIMEOUT?: number } & TEnv;
+  env: SigningEnvFields & { NODE_ENV: string; SHUTDOWN_DELAY?: number; DRAIN_TIMEOUT?: number } & TEnv;
   logger: Logger;
   metrics: Metrics;
   db: TDb;
+}
+
+/** The signing variables of a subgraph's env (`subgraphSigningEnv` of @ecom/config), and where nonces go. */
+export interface SigningEnvFields {
+  SIGNING_KEYS: Keyring;
+  SIGNING_WINDOW?: number;
+  SIGNING_REPLAY_CHECK?: "mutations" | "all";
+  REDIS_URL?: string;
+  CONTROL_PLANE_PREFIX?: string;
+  /** Tests: a nonce store instead of Redis at REDIS_URL. */
+  NONCE_STORE?: NonceStore;
+}
+
+/** The `signing` option of createSubgraphServer from a subgraph's env. */
+export function signingFromEnv(env: SigningEnvFields) {
+  return {
+    keys: env.SIGNING_KEYS,
+    ...(env.SIGNING_WINDOW === undefined ? {} : { windowMs: env.SIGNING_WINDOW }),
+    ...(env.SIGNING_REPLAY_CHECK === undefined ? {} : { replayCheck: env.SIGNING_REPLAY_CHECK }),
+    nonces: env.NONCE_STORE ?? {
+      redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379/0",
+      prefix: `${env.CONTROL_PLANE_PREFIX ?? "ecom:"}nonce:`,
+    },
+  };
 }
 
 /** Reads and parses a subgraph's SDL file, e.g. `loadTypeDefs(new URL("./schema.graphql", import.meta.url))`. */
@@ -23,7 +48,7 @@ export function loadTypeDefs(file: URL): DocumentNode {
 
 /**
  * The options of `createSubgraphServer` that every database-backed subgraph sets the same way: its name, logger
- * and metrics, a Postgres readiness check, the internal secret, development mode from NODE_ENV, and the graceful
+ * and metrics, a Postgres readiness check, request signing (SIGNING_*), development mode from NODE_ENV, and the graceful
  * shutdown timings from SHUTDOWN_DELAY and DRAIN_TIMEOUT.
  */
 export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check(): Promise<unknown> }>) {
@@ -38,7 +63,7 @@ export function commonSubgraphOptions(name: string, deps: SubgraphDeps<{ check()
     logger: deps.logger,
     metrics: deps.metrics,
     checks: [{ name: "postgres", check: () => deps.db.check() }],
-    internalSecret: deps.env.INTERNAL_SECRET,
+    signing: signingFromEnv(deps.env),
     development: deps.env.NODE_ENV === "development",
     // QUERY_MAX_*, RESULT_*, DATALOADER_MAX_BATCH, HTTP_*: the subgraph protects itself (self-protection.ts).
     protection: selfProtectionFromEnv(deps.env as SelfProtectionEnv),

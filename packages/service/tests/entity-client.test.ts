@@ -1,9 +1,12 @@
+import { generateMasterKey, memoryNonceStore, pairKeyringFromMaster, serviceKeyring, type Keyring } from "@ecom/auth";
 import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, createMetrics, runWithRequestContext } from "@ecom/observability";
 import { createEntityClient, createSubgraphServer, isEntityClientError, type SubgraphContext, type SubgraphServer } from "@ecom/service";
 
-const SECRET = "entity-client-test-secret";
+const MASTER: Keyring = [generateMasterKey("ec")];
+// The caller's own K(orders -> things): what a service gets to call another.
+const SIGNING = { caller: "orders", target: "things", keys: pairKeyringFromMaster(MASTER, "orders", "things") };
 const seen: Array<{ id: string; correlationId: string; identity: unknown }> = [];
 
 const typeDefs = parse(/* GraphQL */ `
@@ -43,7 +46,7 @@ beforeAll(async () => {
     logger: createLogger({ service: "things", level: "silent" }),
     metrics: createMetrics({ service: "things", defaultMetrics: false }),
     checks: [],
-    internalSecret: SECRET,
+    signing: { keys: serviceKeyring(MASTER, "things"), nonces: memoryNonceStore() },
     createLoaders: () => ({}),
   });
   url = (await server.listen(0, "127.0.0.1")).url;
@@ -54,7 +57,7 @@ afterAll(async () => {
 
 describe("createEntityClient", () => {
   it("fetches entities by id in one call, in order, with null for unknown ones", async () => {
-    const fetchEntities = createEntityClient({ url, internalSecret: SECRET });
+    const fetchEntities = createEntityClient({ url, signing: SIGNING });
     seen.length = 0;
     await expect(fetchEntities("Thing", ["1", "missing", "2"], "id name")).resolves.toEqual([
       { id: "1", name: "thing 1" },
@@ -65,22 +68,29 @@ describe("createEntityClient", () => {
     expect(seen.every((s) => s.identity === null)).toBe(true);
   });
 
+  it("is refused by the other subgraph when it signs with a key that is not its own", async () => {
+    const wrong = { ...SIGNING, keys: pairKeyringFromMaster(MASTER, "orders", "elsewhere") };
+    const error = await createEntityClient({ url, signing: wrong })("Thing", ["1"], "id").catch((e: unknown) => e);
+    expect(isEntityClientError(error)).toBe(true);
+    expect((error as Error).message).toMatch(/HTTP 401.*signature does not match/);
+  });
+
   it("makes no call for no ids", async () => {
     seen.length = 0;
-    await expect(createEntityClient({ url, internalSecret: SECRET })("Thing", [], "id")).resolves.toEqual([]);
+    await expect(createEntityClient({ url, signing: SIGNING })("Thing", [], "id")).resolves.toEqual([]);
     expect(seen).toEqual([]);
   });
 
   it("forwards the current correlation id", async () => {
     seen.length = 0;
     await runWithRequestContext({ requestId: "req-1", correlationId: "corr-entity-1" }, () =>
-      createEntityClient({ url, internalSecret: SECRET })("Thing", ["9"], "id"),
+      createEntityClient({ url, signing: SIGNING })("Thing", ["9"], "id"),
     );
     expect(seen[0]!.correlationId).toBe("corr-entity-1");
   });
 
   it("throws an EntityClientError when the other subgraph answers with errors", async () => {
-    const error = await createEntityClient({ url, internalSecret: SECRET })("Broken", ["1"], "id").catch((e: unknown) => e);
+    const error = await createEntityClient({ url, signing: SIGNING })("Broken", ["1"], "id").catch((e: unknown) => e);
     expect(isEntityClientError(error)).toBe(true);
     expect((error as Error).message).toMatch(/^Broken lookup failed \(HTTP 200\): Internal server error\./);
     expect((error as { subgraphUrl: string }).subgraphUrl).toBe(url);
@@ -88,11 +98,9 @@ describe("createEntityClient", () => {
 
   it("throws an EntityClientError when the other subgraph is unreachable or too slow", async () => {
     const closed = url.replace(/:\d+\//, ":1/");
-    const unreachable = await createEntityClient({ url: closed, internalSecret: SECRET })("Thing", ["1"], "id").catch((e: unknown) => e);
+    const unreachable = await createEntityClient({ url: closed, signing: SIGNING })("Thing", ["1"], "id").catch((e: unknown) => e);
     expect(isEntityClientError(unreachable)).toBe(true);
-    const slow = await createEntityClient({ url, internalSecret: SECRET, timeoutMs: 100 })("Thing", ["slow"], "id").catch(
-      (e: unknown) => e,
-    );
+    const slow = await createEntityClient({ url, signing: SIGNING, timeoutMs: 100 })("Thing", ["slow"], "id").catch((e: unknown) => e);
     expect(isEntityClientError(slow)).toBe(true);
     expect((slow as Error).message).toMatch(/Thing lookup failed/);
   });

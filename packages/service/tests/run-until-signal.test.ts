@@ -1,3 +1,4 @@
+import { createRequestSigner, devMasterKeyring, pairKeyringFromMaster } from "@ecom/auth";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -58,10 +59,17 @@ function boot(env: Record<string, string> = {}): Promise<Booted> {
 describe("runUntilSignal", () => {
   it("on SIGTERM lets in-flight requests finish, runs onStop and exits 0", async () => {
     const { child, port, lines, exit } = await boot();
+    const body = JSON.stringify({ query: "{ slow(ms: 700) }" });
+    const sign = createRequestSigner({
+      caller: "gateway",
+      target: "fixture",
+      keys: pairKeyringFromMaster(devMasterKeyring(), "gateway", "fixture"),
+    });
+    const headers = { "content-type": "application/json" };
     const slow = fetch(`http://127.0.0.1:${port}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: "{ slow(ms: 700) }" }),
+      headers: { ...headers, ...sign({ method: "POST", path: "/graphql", body, headers }) },
+      body,
     });
     await new Promise((r) => setTimeout(r, 200));
     child.kill("SIGTERM");

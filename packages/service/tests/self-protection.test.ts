@@ -1,3 +1,4 @@
+import { createRequestSigner, generateMasterKey, memoryNonceStore, pairKeyringFromMaster, serviceKeyring } from "@ecom/auth";
 import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, createMetrics } from "@ecom/observability";
@@ -39,6 +40,8 @@ const resolvers = {
   Order: { note: () => "x".repeat(1000) },
 };
 
+const MASTER = [generateMasterKey("shop")];
+
 describe("a subgraph protects itself", () => {
   let server: SubgraphServer;
   let url: string;
@@ -51,7 +54,7 @@ describe("a subgraph protects itself", () => {
       logger: createLogger({ service: "shop", level: "silent" }),
       metrics: createMetrics({ service: "shop", defaultMetrics: false }),
       checks: [],
-      internalSecret: "self-protection-test-secret",
+      signing: { keys: serviceKeyring(MASTER, "shop"), nonces: memoryNonceStore() },
       createLoaders: (_identity, options) => options,
       protection: {
         ...selfProtectionFromEnv({ QUERY_MAX_DEPTH: 10, DATALOADER_MAX_BATCH: 7, RESULT_MAX_VALUES: 5000 }),
@@ -63,11 +66,15 @@ describe("a subgraph protects itself", () => {
   });
   afterAll(() => server?.stop());
 
+  // Signed as the gateway signs: the subgraph refuses anything else before reading the body.
+  const sign = createRequestSigner({ caller: "gateway", target: "shop", keys: pairKeyringFromMaster(MASTER, "gateway", "shop") });
   const post = async (body: unknown) => {
+    const payload = typeof body === "string" ? body : JSON.stringify(body);
+    const headers = { "content-type": "application/json" };
     const res = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
+      headers: { ...headers, ...sign({ method: "POST", path: "/graphql", body: payload, headers }) },
+      body: payload,
     });
     const text = await res.text();
     return {

@@ -1,3 +1,4 @@
+import { createRequestSigner, devMasterKeyring, memoryNonceStore, pairKeyringFromMaster, serviceKeyring } from "@ecom/auth";
 import { randomBytes } from "node:crypto";
 import { createRegistryWatcher, schemaVersionOf } from "@ecom/discovery";
 import { createLogger, createMetrics } from "@ecom/observability";
@@ -37,7 +38,7 @@ describe("subgraph self-registration", () => {
       logger,
       metrics: createMetrics({ service: "products", defaultMetrics: false }),
       checks: [],
-      internalSecret: "self-registration-test-secret",
+      signing: { keys: serviceKeyring(devMasterKeyring(), "products"), nonces: memoryNonceStore() },
       createLoaders: () => ({}),
       registration: { redisUrl: run.redisUrl, prefix, version: "v2", buildVersion: "abc", tags: { zone: "a" } },
     });
@@ -56,10 +57,17 @@ describe("subgraph self-registration", () => {
       const stopped = server.stop();
       await until(() => watcher.instances("products").length === 0, "the deregistration");
       // Gone from the registry while still answering: calls routed here a moment ago are still served.
+      const body = JSON.stringify({ query: "{ hello }" });
+      const sign = createRequestSigner({
+        caller: "gateway",
+        target: "products",
+        keys: pairKeyringFromMaster(devMasterKeyring(), "gateway", "products"),
+      });
+      const headers = { "content-type": "application/json" };
       const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: "{ hello }" }),
+        headers: { ...headers, ...sign({ method: "POST", path: "/graphql", body, headers }) },
+        body,
       });
       expect(await res.json()).toEqual({ data: { hello: "hi" } });
       await stopped;
@@ -72,7 +80,7 @@ describe("subgraph self-registration", () => {
   it("reads registry mode from a subgraph's env, and static mode registers nothing", () => {
     const env = {
       NODE_ENV: "production",
-      INTERNAL_SECRET: "x".repeat(16),
+      SIGNING_KEYS: serviceKeyring(devMasterKeyring(), "products"),
       DISCOVERY_MODE: "registry" as const,
       REDIS_URL: "redis://127.0.0.1:6379/0",
       CONTROL_PLANE_PREFIX: "ecom:",
@@ -110,7 +118,7 @@ describe("subgraph self-registration", () => {
       logger,
       metrics: createMetrics({ service: "products", defaultMetrics: false }),
       checks: [],
-      internalSecret: "self-registration-test-secret",
+      signing: { keys: serviceKeyring(devMasterKeyring(), "products"), nonces: memoryNonceStore() },
       createLoaders: () => ({}),
       registration: { redisUrl: "redis://127.0.0.1:1/0", prefix: "nowhere:" },
     });

@@ -1,11 +1,23 @@
 import http from "node:http";
 import { parse } from "graphql";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { identityToHeaders, type Identity } from "@ecom/auth";
+import {
+  bodyDigest,
+  createRequestSigner,
+  generateMasterKey,
+  identityToHeaders,
+  memoryNonceStore,
+  pairKeyringFromMaster,
+  serviceKeyring,
+  SIGNATURE_HEADERS,
+  type Identity,
+  type Keyring,
+} from "@ecom/auth";
 import { CORRELATION_ID_HEADER, REQUEST_ID_HEADER, createLogger, createMetrics, type ReadinessCheck } from "@ecom/observability";
 import { createSubgraphServer, type SubgraphContext, type SubgraphServer, type SubgraphServerOptions } from "@ecom/service";
 
-const SECRET = "service-test-internal-secret";
+const MASTER: Keyring = [generateMasterKey("svc")];
+let bumps = 0;
 const DB_ERROR = 'relation "users" does not exist (SELECT * FROM users WHERE password_hash = $1)';
 
 const typeDefs = parse(/* GraphQL */ `
@@ -17,6 +29,10 @@ const typeDefs = parse(/* GraphQL */ `
     boom: String
     slow(ms: Int!): String!
     requestIds: RequestIds!
+  }
+
+  type Mutation {
+    bump: Int!
   }
 
   type Me {
@@ -61,10 +77,24 @@ function makeResolvers(events: { slowStarted: () => void }) {
         return { requestId: ctx.requestId, correlationId: ctx.correlationId };
       },
     },
+    Mutation: { bump: () => ++bumps },
     Thing: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id, name: `thing ${ref.id}` }),
     },
   };
+}
+
+/** Headers of a request to the "test" subgraph as the gateway signs it (`identity` in the identity headers). */
+function signedAs(body: string, identity: Identity | null = null, options: { at?: number; keys?: Keyring; caller?: string } = {}) {
+  const caller = options.caller ?? "gateway";
+  const sign = createRequestSigner({
+    caller,
+    target: "test",
+    keys: options.keys ?? pairKeyringFromMaster(MASTER, caller, "test"),
+    ...(options.at === undefined ? {} : { now: () => options.at! }),
+  });
+  const headers = identityToHeaders(identity);
+  return { ...headers, ...sign({ method: "POST", path: "/graphql", body, headers }) };
 }
 
 interface Response {
@@ -95,12 +125,19 @@ function request(
   });
 }
 
-const graphql = (port: number, query: string, headers: Record<string, string> = {}, variables?: Record<string, unknown>) =>
-  request(port, "/graphql", {
+/** A signed POST (anonymous unless `identity`), as the gateway sends it; `headers` are added after signing. */
+const graphql = (port: number, query: string, headers: Record<string, string> = {}, identity: Identity | null = null) => {
+  const body = JSON.stringify({ query });
+  return request(port, "/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
+    headers: { "content-type": "application/json", ...signedAs(body, identity), ...headers },
+    body,
   });
+};
+
+/** A POST with exactly these headers (no signature unless they hold one). */
+const rawGraphql = (port: number, body: string, headers: Record<string, string>) =>
+  request(port, "/graphql", { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
 
 interface Harness {
   server: SubgraphServer;
@@ -130,7 +167,7 @@ async function start(overrides: Partial<SubgraphServerOptions<Loaders>> = {}, ch
     logger,
     metrics: createMetrics({ service: "test-subgraph", defaultMetrics: false }),
     checks,
-    internalSecret: SECRET,
+    signing: { keys: serviceKeyring(MASTER, "test"), nonces: memoryNonceStore() },
     createLoaders: (identity) => {
       loaderIdentities.push(identity);
       return { id: ++nextLoaderId, identity };
@@ -165,17 +202,13 @@ describe("createSubgraphServer", () => {
   });
 
   it("resolves entity references through _entities", async () => {
-    const res = await graphql(
-      h.port,
-      '{ _entities(representations: [{ __typename: "Thing", id: "7" }]) { ... on Thing { id name } } }',
-      identityToHeaders(null, SECRET),
-    );
+    const res = await graphql(h.port, '{ _entities(representations: [{ __typename: "Thing", id: "7" }]) { ... on Thing { id name } } }');
     expect(res.json()).toEqual({ data: { _entities: [{ id: "7", name: "thing 7" }] } });
   });
 
-  it("passes the identity from gateway headers to resolvers and loaders", async () => {
+  it("passes the identity of a signed gateway request to resolvers and loaders", async () => {
     const identity: Identity = { userId: "u-42", role: "ADMIN" };
-    const res = await graphql(h.port, "{ me { userId role } }", identityToHeaders(identity, SECRET));
+    const res = await graphql(h.port, "{ me { userId role } }", {}, identity);
     expect(res.json()).toEqual({ data: { me: { userId: "u-42", role: "ADMIN" } } });
     expect(h.loaderIdentities.at(-1)).toEqual(identity);
   });
@@ -187,20 +220,80 @@ describe("createSubgraphServer", () => {
     expect(h.loaderIdentities.at(-1)).toBeNull();
   });
 
-  it.each([
-    ["without the internal secret", { "x-user-id": "u-1", "x-user-role": "ADMIN" }],
-    ["with a wrong internal secret", { ...identityToHeaders({ userId: "u-1", role: "ADMIN" }, "not-the-secret") }],
-  ])("answers HTTP 401 UNAUTHENTICATED to identity headers %s, without running resolvers", async (_label, headers) => {
+  const query = JSON.stringify({ query: "{ me { userId role } }" });
+  const admin: Identity = { userId: "u-1", role: "ADMIN" };
+  it.each<[string, () => Record<string, string>, string, string?]>([
+    ["unsigned and anonymous", () => ({}), "unsigned"],
+    ["unsigned, with identity headers", () => identityToHeaders(admin), "unsigned"],
+    ["signed anonymous, identity headers added afterwards", () => ({ ...signedAs(query), ...identityToHeaders(admin) }), "bad-signature"],
+    [
+      "signed for a customer, role changed to ADMIN",
+      () => ({ ...signedAs(query, { userId: "u-1", role: "CUSTOMER" }), "x-user-role": "ADMIN" }),
+      "bad-signature",
+    ],
+    ["signed over another body", () => signedAs(JSON.stringify({ query: "{ loaderId }" })), "bad-signature"],
+    ["signed 31 s ago", () => signedAs(query, null, { at: Date.now() - 31_000 }), "expired"],
+    [
+      "signed with another master's key",
+      () => signedAs(query, null, { keys: pairKeyringFromMaster([generateMasterKey("svc")], "gateway", "test") }),
+      "bad-signature",
+    ],
+    [
+      "signed with the key for another subgraph",
+      () => signedAs(query, null, { keys: pairKeyringFromMaster(MASTER, "gateway", "other") }),
+      "bad-signature",
+    ],
+    [
+      "signed with a key id it does not hold",
+      () => signedAs(query, null, { keys: pairKeyringFromMaster([generateMasterKey("old")], "gateway", "test") }),
+      "unknown-key",
+    ],
+    ["signed by another service acting for a user", () => signedAs(query, admin, { caller: "orders" }), "identity-not-allowed"],
+  ])("answers HTTP 401 UNAUTHENTICATED to a request %s, without running resolvers", async (_label, headers, reason) => {
     const before = h.loaderIdentities.length;
-    const res = await graphql(h.port, "{ me { userId role } }", headers);
+    const res = await rawGraphql(h.port, query, headers());
     expect(res.status).toBe(401);
     const body = res.json();
     expect(body.data ?? null).toBeNull();
     expect(body.errors).toHaveLength(1);
-    expect(body.errors![0]!.extensions).toEqual({ code: "UNAUTHENTICATED" });
-    expect(body.errors![0]!.message).toMatch(/accepted only from the gateway/);
+    expect(body.errors![0]!.extensions).toEqual({ code: "UNAUTHENTICATED", reason });
     expect(res.body).not.toContain("u-1");
     expect(h.loaderIdentities.length).toBe(before);
+  });
+
+  it("refuses a replayed mutation inside the window, and serves a replayed query (replay check: mutations)", async () => {
+    const mutation = JSON.stringify({ query: "mutation { bump }" });
+    const headers = signedAs(mutation);
+    const first = await rawGraphql(h.port, mutation, headers);
+    expect(first.json()).toEqual({ data: { bump: bumps } });
+    const done = bumps;
+    const replay = await rawGraphql(h.port, mutation, headers);
+    expect(replay.status).toBe(401);
+    expect(replay.json().errors?.[0]?.extensions).toMatchObject({ code: "UNAUTHENTICATED", reason: "replayed" });
+    expect(bumps).toBe(done);
+    // A fresh signature of the same mutation is a new request.
+    expect((await rawGraphql(h.port, mutation, signedAs(mutation))).json()).toEqual({ data: { bump: done + 1 } });
+    const read = JSON.stringify({ query: "{ loaderId }" });
+    const readHeaders = signedAs(read);
+    for (let i = 0; i < 2; i++) expect((await rawGraphql(h.port, read, readHeaders)).status).toBe(200);
+  });
+
+  it("counts refusals by reason on /metrics, and serves /health and /metrics unsigned", async () => {
+    await rawGraphql(h.port, query, {});
+    const metrics = await request(h.port, "/metrics");
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/^subgraph_signature_rejections_total\{[^}]*reason="unsigned"[^}]*\} [1-9]\d*$/m);
+    expect((await request(h.port, "/health/live")).status).toBe(200);
+  });
+
+  it("checks the digest of the body bytes as received", async () => {
+    // The same JSON with other whitespace is another body: its signature does not carry over.
+    const spaced = JSON.stringify({ query: "{ me { userId role } }" }, null, 2);
+    expect(bodyDigest(spaced)).not.toBe(bodyDigest(query));
+    const res = await rawGraphql(h.port, spaced, signedAs(query));
+    expect(res.status).toBe(401);
+    expect((await rawGraphql(h.port, spaced, signedAs(spaced))).status).toBe(200);
+    expect(signedAs(spaced)[SIGNATURE_HEADERS.caller]).toBe("gateway");
   });
 
   it("builds fresh loaders for every request, shared by the fields of one request", async () => {
@@ -266,8 +359,11 @@ describe("createSubgraphServer", () => {
     expect((await request(h.port, "/health/ready")).status).toBe(200);
   });
 
-  it("refuses a cross-site simple GET (Apollo CSRF prevention)", async () => {
-    const res = await request(h.port, "/graphql?query=%7BloaderId%7D");
+  it("refuses a cross-site simple GET: unsigned (401), and signed but without a preflight header (Apollo CSRF prevention, 400)", async () => {
+    const path = "/graphql?query=%7BloaderId%7D";
+    expect((await request(h.port, path)).status).toBe(401);
+    const sign = createRequestSigner({ caller: "gateway", target: "test", keys: pairKeyringFromMaster(MASTER, "gateway", "test") });
+    const res = await request(h.port, path, { headers: sign({ method: "GET", path, body: undefined, headers: {} }) });
     expect(res.status).toBe(400);
   });
 });

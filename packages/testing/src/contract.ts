@@ -15,6 +15,7 @@ import { composeServices } from "@apollo/composition";
 import { Kind, parse, type DefinitionNode, type DocumentNode, type FieldNode, type OperationDefinitionNode } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_DIR } from "./run.ts";
+import { signedHeaders } from "./signing.ts";
 
 /** An entity type the subgraph resolves through `_entities`. */
 export interface ContractEntity {
@@ -54,12 +55,18 @@ export interface SubgraphContractSuiteOptions {
    */
   schemaPath?: string;
   /**
-   * Headers sent with every GraphQL request of the suite (e.g. identity headers, for entities whose fields
-   * need a caller).
-   * @default {}
+   * Headers of every GraphQL request of the suite: subgraphs accept signed requests only, so typically
+   * `signedHeaders("<name>", identity)` of @ecom/testing (a signature per request, as the gateway makes).
+   * @default signedHeaders(name) (anonymous, test keys)
    */
-  headers?: Record<string, string>;
+  headers?: RequestHeaders;
 }
+
+/**
+ * Headers of a request: fixed, or made per request from its body and URL (a signature: `signedHeaders` of
+ * subgraph.ts).
+ */
+export type RequestHeaders = Record<string, string> | ((body: string, url: URL) => Record<string, string>);
 
 /** The GraphQL response of {@link postGraphQL}. */
 export interface GraphQLHttpResult {
@@ -73,12 +80,13 @@ export async function postGraphQL(
   url: string,
   query: string,
   variables?: Record<string, unknown>,
-  headers: Record<string, string> = {},
+  headers: RequestHeaders = {},
 ): Promise<GraphQLHttpResult> {
+  const payload = JSON.stringify({ query, variables });
   const res = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
+    headers: { "content-type": "application/json", ...(typeof headers === "function" ? headers(payload, new URL(url)) : headers) },
+    body: payload,
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await res.json()) as Omit<GraphQLHttpResult, "status">;
@@ -147,7 +155,7 @@ export function topLevelFields(selection: string): string[] {
  */
 export function defineSubgraphContractSuite(options: SubgraphContractSuiteOptions): void {
   const schemaPath = options.schemaPath ?? path.join(ROOT_DIR, "subgraphs", options.name, "src", "schema.graphql");
-  const headers = options.headers ?? {};
+  const headers = options.headers ?? signedHeaders(options.name);
 
   describe(`subgraph contract: ${options.name}`, () => {
     let subgraph: StartedSubgraph | undefined;

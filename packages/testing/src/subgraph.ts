@@ -3,15 +3,13 @@
  * clone from `createTestDatabase`), every SQL statement recorded (to prove batching), and GraphQL requests
  * as any identity. Each subgraph's `tests/support.ts` only says how to build its server.
  */
-import { identityToHeaders, type Identity } from "@ecom/auth";
+import { serviceKeyring, type Identity, type Keyring, type NonceStore } from "@ecom/auth";
 import { parsePgUrl, withPgClient } from "@ecom/db";
 import { createLogger, createMetrics, type Logger, type Metrics } from "@ecom/observability";
 import type { SubgraphServer } from "@ecom/service";
 import type pg from "pg";
 import { postGraphQL } from "./contract.ts";
-
-/** The `INTERNAL_SECRET` of servers started by {@link startSubgraphForTest}; identity headers carry it. */
-export const TEST_INTERNAL_SECRET = "test-internal-secret-0123456789";
+import { signedHeaders, TEST_SIGNING_KEYS, type SignedHeadersOptions } from "./signing.ts";
 
 /** Callers the tests act as: fixed UUIDs, recognizable in failures. */
 export const testIdentities: Readonly<Record<"admin" | "customer" | "alice" | "bob", Identity>> = {
@@ -28,17 +26,18 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 }
 
 /**
- * POSTs a GraphQL operation to `url` as `identity` (anonymous when null), with the identity headers a gateway
- * sends (signed with `internalSecret`).
+ * POSTs a GraphQL operation to subgraph `target` at `url` as `identity` (anonymous when null), signed as the
+ * gateway signs (test keys unless `signing` says otherwise).
  */
 export async function graphqlRequest<T = Record<string, unknown>>(
   url: string,
+  target: string,
   query: string,
   variables: Record<string, unknown> = {},
   identity: Identity | null = null,
-  internalSecret: string = TEST_INTERNAL_SECRET,
+  signing: SignedHeadersOptions = {},
 ): Promise<GraphQLResponse<T>> {
-  const { status: _status, ...body } = await postGraphQL(url, query, variables, identityToHeaders(identity, internalSecret));
+  const { status: _status, ...body } = await postGraphQL(url, query, variables, signedHeaders(target, identity, signing));
   return body as GraphQLResponse<T>;
 }
 
@@ -65,7 +64,7 @@ export interface SubgraphBuildContext {
   onQuery: (sql: string) => void;
   /** The common part of a subgraph's `createServer` deps: test env, a silent logger, private metrics. */
   deps: {
-    env: { NODE_ENV: "test"; INTERNAL_SECRET: string };
+    env: { NODE_ENV: "test"; SIGNING_KEYS: Keyring; REDIS_URL: string; NONCE_STORE?: NonceStore };
     logger: Logger;
     metrics: Metrics;
   };
@@ -88,10 +87,21 @@ export interface StartSubgraphForTestOptions {
   /** Builds the server over the database, typically `createDatabase(databaseUrl, { onQuery })` + `createServer`. */
   build: (context: SubgraphBuildContext) => Promise<BuiltSubgraph>;
   /**
-   * The server's `INTERNAL_SECRET`, also used to sign the identity headers of {@link RunningSubgraph.gql}.
-   * @default TEST_INTERNAL_SECRET
+   * The master keys: the server verifies with the service keys derived from them, {@link RunningSubgraph.gql}
+   * signs with them as the gateway does.
+   * @default TEST_SIGNING_KEYS
    */
-  internalSecret?: string;
+  masterKeys?: Keyring;
+  /**
+   * Where the server remembers nonces (replay check).
+   * @default Redis at `redisUrl` (the test run's, when given)
+   */
+  nonces?: NonceStore;
+  /**
+   * Redis of the nonce store.
+   * @default "redis://127.0.0.1:6379/0"
+   */
+  redisUrl?: string;
 }
 
 /**
@@ -136,13 +146,18 @@ export interface RunningSubgraph extends AsyncDisposable {
 
 /** Starts a subgraph in-process on 127.0.0.1 (a free port) over a test's database. */
 export async function startSubgraphForTest(options: StartSubgraphForTestOptions): Promise<RunningSubgraph> {
-  const internalSecret = options.internalSecret ?? TEST_INTERNAL_SECRET;
+  const master = options.masterKeys ?? TEST_SIGNING_KEYS;
   const statements: string[] = [];
   const { server, close } = await options.build({
     databaseUrl: options.databaseUrl,
     onQuery: (text) => statements.push(text),
     deps: {
-      env: { NODE_ENV: "test", INTERNAL_SECRET: internalSecret },
+      env: {
+        NODE_ENV: "test",
+        SIGNING_KEYS: serviceKeyring(master, options.service),
+        REDIS_URL: options.redisUrl ?? "redis://127.0.0.1:6379/0",
+        ...(options.nonces ? { NONCE_STORE: options.nonces } : {}),
+      },
       logger: createLogger({ service: options.service, level: "silent" }),
       metrics: createMetrics({ service: options.service, defaultMetrics: false }),
     },
@@ -158,7 +173,7 @@ export async function startSubgraphForTest(options: StartSubgraphForTestOptions)
     url,
     statements,
     resetStatements: () => void (statements.length = 0),
-    gql: (query, variables = {}, identity = null) => graphqlRequest(url, query, variables, identity, internalSecret),
+    gql: (query, variables = {}, identity = null) => graphqlRequest(url, options.service, query, variables, identity, { master }),
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -1,7 +1,8 @@
 import { createSubgraphServer, type SubgraphContext } from "@ecom/service";
 import { parse } from "graphql";
 import { describe, expect, it } from "vitest";
-import { buildWithDatabase, codesOf, startSubgraphForTest, testIdentities, TEST_INTERNAL_SECRET } from "@ecom/testing";
+import { memoryNonceStore, serviceKeyring, type Keyring } from "@ecom/auth";
+import { buildWithDatabase, codesOf, signedHeaders, startSubgraphForTest, TEST_SIGNING_KEYS, testIdentities } from "@ecom/testing";
 
 const typeDefs = parse(/* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
@@ -12,14 +13,14 @@ const typeDefs = parse(/* GraphQL */ `
 `);
 
 describe("startSubgraphForTest", () => {
-  it("serves the built subgraph with the test secret, records statements, and closes after the server stopped", async () => {
+  it("serves the built subgraph with the test signing keys, records statements, and closes after the server stopped", async () => {
     const events: string[] = [];
-    let secret: string | undefined;
+    let keys: Keyring | undefined;
     const running = await startSubgraphForTest({
       service: "fixture",
       databaseUrl: "postgres://fixture@127.0.0.1/fixture",
       build: async ({ databaseUrl, onQuery, deps }) => {
-        secret = deps.env.INTERNAL_SECRET;
+        keys = deps.env.SIGNING_KEYS;
         const server = await createSubgraphServer({
           name: "fixture",
           typeDefs,
@@ -36,14 +37,14 @@ describe("startSubgraphForTest", () => {
           logger: deps.logger,
           metrics: deps.metrics,
           checks: [],
-          internalSecret: deps.env.INTERNAL_SECRET,
+          signing: { keys: deps.env.SIGNING_KEYS, nonces: memoryNonceStore() },
           createLoaders: () => ({}),
           onStop: async () => void events.push("server stopped"),
         });
         return { server, close: async () => void events.push("closed") };
       },
     });
-    expect(secret).toBe(TEST_INTERNAL_SECRET);
+    expect(keys).toEqual(serviceKeyring(TEST_SIGNING_KEYS, "fixture"));
     expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
 
     expect(await running.gql("{ me }")).toEqual({ data: { me: null } });
@@ -55,6 +56,16 @@ describe("startSubgraphForTest", () => {
     expect(running.statements).toEqual([]);
 
     expect(codesOf(await running.gql("{ nope }"))).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+    // gql signs each request; one unsigned (or signed for another subgraph) is refused.
+    const unsigned = await fetch(running.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"query":"{ me }"}',
+    });
+    expect(unsigned.status).toBe(401);
+    const body = '{"query":"{ me }"}';
+    const misdirected = await fetch(running.url, { method: "POST", headers: signedHeaders("other")(body, new URL(running.url)), body });
+    expect(misdirected.status).toBe(401);
 
     await running[Symbol.asyncDispose]();
     await running.stop();
@@ -85,7 +96,7 @@ describe("startSubgraphForTest", () => {
             logger,
             metrics,
             checks: [],
-            internalSecret: env.INTERNAL_SECRET,
+            signing: { keys: env.SIGNING_KEYS, nonces: memoryNonceStore() },
             createLoaders: () => ({}),
             onStop: async () => void events.push("server stopped"),
           });

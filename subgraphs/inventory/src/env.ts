@@ -12,11 +12,15 @@ export function loadEnv(env: RawEnv = process.env): Env {
 }
 
 /** Configuration of the inventory worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
-export const workerEnvSchema = subgraphEnvSchema("inventory", {
-  ...workerEnvShape("inventory"),
-  /** How often the job scheduler releases expired reservations. */
-  RESERVATION_SWEEP_INTERVAL: durationMs("5s"),
-});
+export const workerEnvSchema = subgraphEnvSchema(
+  "inventory",
+  {
+    ...workerEnvShape("inventory"),
+    /** How often the job scheduler releases expired reservations. */
+    RESERVATION_SWEEP_INTERVAL: durationMs("5s"),
+  },
+  { signing: false },
+);
 
 /** Parses the worker's environment; exits with every problem listed when invalid. */
 export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {

@@ -3,7 +3,7 @@ import { buildWithDatabase, startSubgraphForTest, testIdentities, type RunningSu
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
-export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
+export { codesOf, sql, type GraphQLResponse } from "@ecom/testing";
 
 export const { admin: ADMIN, customer: CUSTOMER } = testIdentities;
 

@@ -1,11 +1,10 @@
 /** The notifications subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
-import { identityToHeaders } from "@ecom/auth";
 import { demoUsers } from "@ecom/demo-data";
-import { createTestDatabase, defineSubgraphContractSuite } from "@ecom/testing";
+import { createTestDatabase, defineSubgraphContractSuite, signedHeaders } from "@ecom/testing";
 import { inject } from "vitest";
 import { seed } from "../src/seed.ts";
-import { SECRET, startNotifications } from "./support.ts";
+import { startNotifications } from "./support.ts";
 
 const alice = demoUsers[0]!;
 
@@ -24,7 +23,7 @@ defineSubgraphContractSuite({
     };
   },
   // User.notifications is self only: the suite asks as the user.
-  headers: identityToHeaders({ userId: alice.id, role: "CUSTOMER" }, SECRET),
+  headers: signedHeaders("notifications", { userId: alice.id, role: "CUSTOMER" }),
   // notifications only extends User: any user id resolves (to an empty list for anyone but the caller).
   entities: [
     {

@@ -1,4 +1,13 @@
-import { defaultSubgraphUrl, durationMs, httpUrl, loadEnvOrExit, subgraphEnvSchema, type RawEnv, type z } from "@ecom/config";
+import {
+  callSigningKeys,
+  defaultSubgraphUrl,
+  durationMs,
+  httpUrl,
+  loadEnvOrExit,
+  subgraphEnvSchema,
+  type RawEnv,
+  type z,
+} from "@ecom/config";
 import { workerEnvShape } from "@ecom/events";
 
 /** The checkout saga's timings: the subgraph starts sagas with them, the worker advances them. */
@@ -18,6 +27,8 @@ export const envSchema = subgraphEnvSchema("orders", {
   PRODUCTS_URL: httpUrl().default(defaultSubgraphUrl("products")),
   /** Timeout of one price lookup; past it placeOrder fails with SUBGRAPH_UNAVAILABLE. */
   PRODUCTS_TIMEOUT: durationMs("3s"),
+  /** K(orders -> products): signs the price lookups as `orders` (`npm run keys` prints it). */
+  PRODUCTS_SIGNING_KEYS: callSigningKeys("orders", "products"),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -28,14 +39,18 @@ export function loadEnv(env: RawEnv = process.env): Env {
 }
 
 /** Configuration of the orders worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
-export const workerEnvSchema = subgraphEnvSchema("orders", {
-  ...workerEnvShape("orders"),
-  ...checkoutEnvShape,
-  /** How often the saga timer (a BullMQ job scheduler) acts on passed deadlines. */
-  SAGA_SWEEP_INTERVAL: durationMs("1s"),
-  /** An unfinished saga this long past its deadline counts as stuck (metric saga_stuck). */
-  SAGA_STUCK_AFTER: durationMs("60s"),
-});
+export const workerEnvSchema = subgraphEnvSchema(
+  "orders",
+  {
+    ...workerEnvShape("orders"),
+    ...checkoutEnvShape,
+    /** How often the saga timer (a BullMQ job scheduler) acts on passed deadlines. */
+    SAGA_SWEEP_INTERVAL: durationMs("1s"),
+    /** An unfinished saga this long past its deadline counts as stuck (metric saga_stuck). */
+    SAGA_STUCK_AFTER: durationMs("60s"),
+  },
+  { signing: false },
+);
 
 /** Parses the worker's environment; exits with every problem listed when invalid. */
 export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {

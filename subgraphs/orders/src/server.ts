@@ -20,7 +20,7 @@ export const typeDefs = loadTypeDefs(new URL("./schema.graphql", import.meta.url
 /** Everything the server is built from; the boot file (index.ts) or a test provides it. */
 export type ServerDeps = SubgraphDeps<
   Database,
-  Pick<Env, "PRODUCTS_URL" | "PRODUCTS_TIMEOUT"> &
+  Pick<Env, "PRODUCTS_URL" | "PRODUCTS_TIMEOUT" | "PRODUCTS_SIGNING_KEYS"> &
     Partial<Pick<Env, "CHECKOUT_STEP_TIMEOUT" | "CHECKOUT_RESERVATION_TTL" | "CHECKOUT_COMPENSATION_TIMEOUT">>
 >;
 
@@ -43,7 +43,8 @@ export function createServer(deps: ServerDeps): Promise<SubgraphServer> {
   const orders = new OrdersRepository(deps.db.prisma, startCheckoutOnCreate(checkout));
   const fetchEntities = createEntityClient({
     url: deps.env.PRODUCTS_URL,
-    internalSecret: deps.env.INTERNAL_SECRET,
+    // Signed as orders itself with K(orders -> products): products sees a service call, never a user.
+    signing: { caller: "orders", target: "products", keys: deps.env.PRODUCTS_SIGNING_KEYS },
     timeoutMs: deps.env.PRODUCTS_TIMEOUT,
   });
   const products = new ProductCatalog(fetchEntities, deps.env.PRODUCTS_URL);

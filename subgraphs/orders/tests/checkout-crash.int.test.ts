@@ -23,7 +23,9 @@ import {
 
 const run = inject("testRun");
 const ORDERS = Number(process.env["CHECKOUT_CRASH_ORDERS"] ?? 200);
-const PRODUCTS = Math.max(6, Math.round(ORDERS / 16));
+const PRODUCTS = Math.max(8, Math.round(ORDERS / 10));
+// At least this many kills, each worker among them, however fast the orders go in.
+const MIN_KILLS = Math.max(8, Math.round(ORDERS / 25));
 // The queues this stack consumes (search's is not: its jobs stay, unread).
 const QUEUES = [
   eventQueueName("orders"),
@@ -56,21 +58,31 @@ describe(`checkout saga under random SIGKILLs (${ORDERS} checkouts)`, { timeout:
     const initial = new Map<string, number>();
     const products: SeededProduct[] = [];
     for (let i = 0; i < PRODUCTS; i++) {
-      const onHand = between(10, 30);
+      const onHand = between(15, 45);
       const product = await stack.seedProduct(onHand, between(5, 80) * 100);
       products.push(product);
       initial.set(product.id, onHand);
     }
     const buyers = await Promise.all(Array.from({ length: 20 }, () => stack.seedBuyer()));
 
-    // Chaos: one worker at a time is killed and restarted, at random moments, until the orders are all placed.
+    // Chaos: one worker at a time is killed and restarted, at random moments, while the orders go in (and until each
+    // worker was killed at least once and MIN_KILLS in all).
     const kills: Record<string, number> = {};
     let placing = true;
     const chaos = (async () => {
-      while (placing) {
-        await new Promise((r) => setTimeout(r, between(500, 3000)));
-        if (!placing) break;
-        const victim: CheckoutWorker = pick(CHECKOUT_WORKERS);
+      const total = () => Object.values(kills).reduce((a, b) => a + b, 0);
+      let round = 0;
+      while (placing || total() < MIN_KILLS || CHECKOUT_WORKERS.some((w) => !kills[w])) {
+        await new Promise((r) => setTimeout(r, between(300, 2500)));
+        // A worker armed with a fault point dies by its own hand: it comes back here.
+        for (const name of CHECKOUT_WORKERS) {
+          if (!stack.running(name)) {
+            kills[`${name} (fault point)`] = (kills[`${name} (fault point)`] ?? 0) + 1;
+            await stack.start(name);
+          }
+        }
+        // Every worker in turn, in a random order each time round.
+        const victim: CheckoutWorker = round++ < CHECKOUT_WORKERS.length ? CHECKOUT_WORKERS[round - 1]! : pick(CHECKOUT_WORKERS);
         await stack.kill(victim);
         kills[victim] = (kills[victim] ?? 0) + 1;
         await new Promise((r) => setTimeout(r, between(200, 1500)));
@@ -80,7 +92,7 @@ describe(`checkout saga under random SIGKILLs (${ORDERS} checkouts)`, { timeout:
           await stack.start(victim, fault ? { EVENTS_FAULT_POINT: fault } : {});
         } catch {
           // It killed itself before it was ready: the next start is clean.
-          kills[`${victim} (${fault})`] = (kills[`${victim} (${fault})`] ?? 0) + 1;
+          kills[`${victim} (fault point)`] = (kills[`${victim} (fault point)`] ?? 0) + 1;
         }
         if (!stack.running(victim)) await stack.start(victim);
       }
@@ -97,10 +109,10 @@ describe(`checkout saga under random SIGKILLs (${ORDERS} checkouts)`, { timeout:
         const items = [...chosen].map((product) => ({ product, quantity: between(1, 3) }));
         orderIds.push(await stack.place(pick(buyers), items, random() < 0.75 ? "tok_visa" : "tok_chargeDeclined"));
         if (orderIds.length % 50 === 0) process.stdout.write(`[crash] ${orderIds.length}/${ORDERS} orders placed\n`);
-        await new Promise((r) => setTimeout(r, between(0, 60)));
+        await new Promise((r) => setTimeout(r, between(200, 1400)));
       }
     };
-    await Promise.all(Array.from({ length: 6 }, placer));
+    await Promise.all(Array.from({ length: 4 }, placer));
     placing = false;
     await chaos;
     for (const name of CHECKOUT_WORKERS) if (!stack.running(name)) await stack.start(name);

@@ -3,11 +3,21 @@
  * participants, notifications), real Postgres, Redis and BullMQ: the happy path, a declined payment and missing
  * stock, each step a timeline entry, stock and money consistent afterwards.
  */
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { sql } from "@ecom/testing";
+import { ROOT_DIR, sql } from "@ecom/testing";
 import { startCheckoutStack, waitFor, type CheckoutStack } from "./checkout-support.ts";
 
 const run = inject("testRun");
+const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+/** `npm run saga -- <args>` over the stack's orders database. */
+const sagaCli = (url: string, ...args: string[]) =>
+  promisify(execFile)(process.execPath, [tsx, "scripts/saga.ts", ...args], {
+    cwd: ROOT_DIR,
+    env: { ...process.env, ORDERS_DATABASE_URL: url },
+  });
 
 describe("checkout saga (real worker processes)", { timeout: 180_000 }, () => {
   let stack: CheckoutStack;
@@ -170,5 +180,27 @@ describe("checkout saga (real worker processes)", { timeout: 180_000 }, () => {
     } finally {
       if (!stack.running("inventory")) await stack.start("inventory");
     }
+  });
+
+  it("shows sagas by state and one saga's steps and compensations to operators (npm run saga)", async () => {
+    const buyer = await stack.seedBuyer();
+    const lamp = await stack.seedProduct(3);
+    const orderId = await stack.place(buyer, [{ product: lamp, quantity: 1 }], "tok_chargeDeclined");
+    await stack.waitForStatus(orderId, "CANCELLED");
+    const show = await sagaCli(stack.dbs.orders.url, "show", orderId);
+    expect(show.stdout).toContain(`saga ${orderId} (checkout): COMPENSATED, because payment declined (card_declined)`);
+    expect(show.stdout).toMatch(/1\s+reserve-stock\s+COMPENSATED\s+1/);
+    expect(show.stdout).toMatch(/2\s+charge-payment\s+FAILED\s+1/);
+    expect(show.stdout).toMatch(/3\s+confirm-reservation\s+PENDING\s+0/);
+    expect(show.stdout).toMatch(/reserve-stock\s+1\s+succeeded\s+reserved stock given back/);
+    const list = await sagaCli(stack.dbs.orders.url, "list", "--status", "COMPENSATED");
+    expect(list.stdout).toMatch(/checkout\s+COMPENSATED\s+[1-9]\d*/);
+    expect(list.stdout).toContain(orderId);
+    await expect(sagaCli(stack.dbs.orders.url, "show", "not-a-uuid")).rejects.toMatchObject({
+      stderr: expect.stringContaining("show needs a saga id"),
+    });
+    await expect(sagaCli(stack.dbs.orders.url, "list", "--status", "DONE")).rejects.toMatchObject({
+      stderr: expect.stringContaining("--status must be one of"),
+    });
   });
 });

@@ -1,11 +1,10 @@
 /** The orders subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
-import { identityToHeaders } from "@ecom/auth";
 import { demoOrders } from "@ecom/demo-data";
-import { createTestDatabase, getFreePort, defineSubgraphContractSuite } from "@ecom/testing";
+import { createTestDatabase, defineSubgraphContractSuite, getFreePort, signedHeaders } from "@ecom/testing";
 import { inject } from "vitest";
 import { seed } from "../src/seed.ts";
-import { SECRET, startOrders } from "./support.ts";
+import { startOrders } from "./support.ts";
 
 const order = demoOrders[0]!;
 
@@ -25,7 +24,7 @@ defineSubgraphContractSuite({
     };
   },
   // An order and a user's orders are visible to the buyer (or an ADMIN) only: the suite asks as the buyer.
-  headers: identityToHeaders({ userId: order.buyerId, role: "CUSTOMER" }, SECRET),
+  headers: signedHeaders("orders", { userId: order.buyerId, role: "CUSTOMER" }),
   entities: [
     {
       typename: "Order",

@@ -3,15 +3,16 @@
  * stub products subgraph (a real federation subgraph over HTTP) that answers `_entities` with prices.
  */
 import { randomUUID } from "node:crypto";
+import { pairKeyringFromMaster } from "@ecom/auth";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { createSubgraphServer, type SubgraphServer } from "@ecom/service";
-import { sql, startSubgraphForTest, TEST_INTERNAL_SECRET, testIdentities, type RunningSubgraph } from "@ecom/testing";
+import { sql, startSubgraphForTest, TEST_SIGNING_KEYS, testIdentities, testSubgraphSigning, type RunningSubgraph } from "@ecom/testing";
 import { parse } from "graphql";
 import { OrdersRepository } from "../src/datasources/orders.ts";
 import { createDatabase, type Database } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
-export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
+export { codesOf, sql, type GraphQLResponse } from "@ecom/testing";
 
 export const { alice: ALICE, bob: BOB, admin: ADMIN } = testIdentities;
 
@@ -74,7 +75,8 @@ export async function startProductsStub(products: StubProduct[], port = 0): Prom
     },
   };
   server = await createSubgraphServer({
-    name: "products-stub",
+    // The name calls are signed for: the stub plays products.
+    name: "products",
     typeDefs: productsTypeDefs,
     resolvers: {
       Product: {
@@ -89,7 +91,7 @@ export async function startProductsStub(products: StubProduct[], port = 0): Prom
     logger: createLogger({ service: "products-stub", level: "silent" }),
     metrics: createMetrics({ service: "products-stub", defaultMetrics: false }),
     checks: [],
-    internalSecret: TEST_INTERNAL_SECRET,
+    signing: testSubgraphSigning("products"),
     createLoaders: () => ({}),
     routes: (app) =>
       app.use("/graphql", (req, _res, next) => {
@@ -125,7 +127,13 @@ export async function startOrders(databaseUrl: string, productsUrl: string): Pro
     databaseUrl,
     build: async ({ onQuery, deps }) => {
       db = createDatabase(databaseUrl, { max: 10, onQuery });
-      const env = { ...deps.env, PRODUCTS_URL: productsUrl, PRODUCTS_TIMEOUT: 2000 };
+      const env = {
+        ...deps.env,
+        PRODUCTS_URL: productsUrl,
+        PRODUCTS_TIMEOUT: 2000,
+        // Orders signs its price lookups as itself, with K(orders -> products) from the test master keys.
+        PRODUCTS_SIGNING_KEYS: pairKeyringFromMaster(TEST_SIGNING_KEYS, "orders", "products"),
+      };
       return { server: await createServer({ ...deps, env, db }), close: db.close };
     },
   });

@@ -12,7 +12,7 @@ export function loadEnv(env: RawEnv = process.env): Env {
 }
 
 /** Configuration of the payments worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
-export const workerEnvSchema = subgraphEnvSchema("payments", workerEnvShape("payments"));
+export const workerEnvSchema = subgraphEnvSchema("payments", workerEnvShape("payments"), { signing: false });
 
 /** Parses the worker's environment; exits with every problem listed when invalid. */
 export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {

@@ -1,11 +1,10 @@
 /** The payments subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
-import { identityToHeaders } from "@ecom/auth";
 import { demoOrders } from "@ecom/demo-data";
-import { createTestDatabase, defineSubgraphContractSuite } from "@ecom/testing";
+import { createTestDatabase, defineSubgraphContractSuite, signedHeaders } from "@ecom/testing";
 import { inject } from "vitest";
 import { seed } from "../src/seed.ts";
-import { SECRET, sql, startPayments } from "./support.ts";
+import { sql, startPayments } from "./support.ts";
 
 const order = demoOrders[0]!;
 // Payment ids are generated when the seed charges (only the order ids are deterministic): filled in by `start`,
@@ -30,7 +29,7 @@ defineSubgraphContractSuite({
     };
   },
   // A payment is visible to the order's buyer (or an ADMIN) only: the suite asks as the buyer.
-  headers: identityToHeaders({ userId: order.buyerId, role: "CUSTOMER" }, SECRET),
+  headers: signedHeaders("payments", { userId: order.buyerId, role: "CUSTOMER" }),
   entities: [
     {
       typename: "Payment",

@@ -5,7 +5,7 @@ import { createDatabase } from "../src/datasources/prisma.ts";
 import type { ChargeInput } from "../src/domain/payments-service.ts";
 import { createServer } from "../src/server.ts";
 
-export { codesOf, sql, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
+export { codesOf, sql, type GraphQLResponse } from "@ecom/testing";
 
 export const { admin: ADMIN, alice: ALICE, bob: BOB } = testIdentities;
 

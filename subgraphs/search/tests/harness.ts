@@ -1,5 +1,5 @@
 /** Test harness of the search subgraph: a real server on a free port over a test's private database clone. */
-import { postGraphQL, startSubgraphForTest } from "@ecom/testing";
+import { postGraphQL, signedHeaders, startSubgraphForTest } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { SearchIndex, type SearchDocumentInput } from "../src/datasources/search-index.ts";
 import { createServer } from "../src/server.ts";
@@ -41,7 +41,7 @@ export async function startSearch(databaseUrl: string, documents: readonly Searc
     url: running.url,
     index: index!,
     gql: async <T>(query: string, variables: Record<string, unknown> = {}) =>
-      (await postGraphQL(running.url, query, variables)) as GraphQLResponse<T>,
+      (await postGraphQL(running.url, query, variables, signedHeaders("search"))) as GraphQLResponse<T>,
     [Symbol.asyncDispose]: running.stop,
   };
 }

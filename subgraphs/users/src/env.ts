@@ -22,7 +22,7 @@ export function loadEnv(env: RawEnv = process.env): Env {
 }
 
 /** Configuration of the users worker (src/worker.ts): the subgraph's variables and the worker's (see workerEnvShape). */
-export const workerEnvSchema = subgraphEnvSchema("users", workerEnvShape("users"));
+export const workerEnvSchema = subgraphEnvSchema("users", workerEnvShape("users"), { signing: false });
 
 /** Parses the worker's environment; exits with every problem listed when invalid. */
 export function loadWorkerEnv(env: RawEnv = process.env): z.infer<typeof workerEnvSchema> {

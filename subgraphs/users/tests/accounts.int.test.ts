@@ -175,8 +175,29 @@ describe("reading users", () => {
     const res = await users.gql<{ _entities: Array<{ id: string; name: string } | null> }>(
       "query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }",
       { r: ids.map((id) => ({ __typename: "User", id })) },
+      testIdentities.admin,
     );
     expect(res.data!._entities.map((u) => u?.id ?? null)).toEqual([...demoUsers.map((u) => u.id), null, null]);
     expect(users.statements.filter((s) => /select/i.test(s))).toHaveLength(1);
+  });
+
+  it("resolves a User reference (and its email) for that user and for ADMINs only, never for others or anonymous callers", async () => {
+    await using db = await createTestDatabase(run, "users");
+    await seed(db.url);
+    await using users = await startUsers(db.url);
+    const [alice, bob] = demoUsers;
+    const ENTITIES = "query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
+    const refs = { r: [alice!, bob!].map((u) => ({ __typename: "User", id: u.id })) };
+    const asAlice = { userId: alice!.id, role: "CUSTOMER" as const };
+    const emails = async (identity: Parameters<typeof users.gql>[2]) =>
+      (await users.gql<{ _entities: Array<{ email: string } | null> }>(ENTITIES, refs, identity)).data!._entities.map(
+        (u) => u?.email ?? null,
+      );
+    expect(await emails(asAlice)).toEqual([alice!.email, null]);
+    expect(await emails(testIdentities.admin)).toEqual([alice!.email, bob!.email]);
+    users.resetStatements();
+    expect(await emails(null)).toEqual([null, null]);
+    // Nothing is even read for a caller who may see none of them.
+    expect(users.statements).toEqual([]);
   });
 });

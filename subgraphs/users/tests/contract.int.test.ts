@@ -1,11 +1,10 @@
 /** The users subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { loadSigningKey } from "@ecom/auth";
-import { DEV_INTERNAL_SECRET } from "@ecom/config";
+import { loadSigningKey, serviceKeyring } from "@ecom/auth";
 import { demoUsers } from "@ecom/demo-data";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite } from "@ecom/testing";
+import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite, signedHeaders, TEST_SIGNING_KEYS } from "@ecom/testing";
 import { parse } from "graphql";
 import { describe, expect, inject, it } from "vitest";
 import { createDatabase } from "../src/datasources/prisma.ts";
@@ -23,7 +22,7 @@ defineSubgraphContractSuite({
     const server = await createServer({
       env: {
         NODE_ENV: "test",
-        INTERNAL_SECRET: DEV_INTERNAL_SECRET,
+        SIGNING_KEYS: serviceKeyring(TEST_SIGNING_KEYS, "users"),
         JWT_ISSUER: "ecom-users",
         JWT_AUDIENCE: "ecom-gateway",
         JWT_TTL: 3_600_000,
@@ -44,6 +43,8 @@ defineSubgraphContractSuite({
     };
   },
   entities: [{ typename: "User", key: { id: alice.id }, missingKey: { id: randomUUID() }, fields: "id email name role createdAt" }],
+  // A user is visible to themself and ADMINs only: the suite asks as an ADMIN.
+  headers: signedHeaders("users", { userId: randomUUID(), role: "ADMIN" }),
 });
 
 describe("the contract's schema comparison", () => {

@@ -24,19 +24,19 @@ describe("users configuration", () => {
     });
   });
 
-  it("reports a bad PORT together with the production rules (missing JWT_PRIVATE_KEY, development INTERNAL_SECRET)", () => {
+  it("reports a bad PORT together with the production rules (missing JWT_PRIVATE_KEY, development SIGNING_KEYS)", () => {
     expect(problemsOf({ NODE_ENV: "production", PORT: "http" })).toEqual([
       'PORT: must be a port number from 0 to 65535 (got "http")',
       "JWT_PRIVATE_KEY: must be set in production (no insecure default)",
-      "INTERNAL_SECRET: must be set in production (the development default is public)",
+      "SIGNING_KEYS: must be set in production (the development key is public): make keys with `npm run keys`",
     ]);
   });
 
-  it("starts in production once the key and the secret are set", () => {
+  it("starts in production once the JWT key and the signing keys are set", () => {
     const env = parseEnv("users", envSchema, {
       NODE_ENV: "production",
       JWT_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
-      INTERNAL_SECRET: "a-real-secret-of-some-length",
+      SIGNING_KEYS: `k1:${Buffer.alloc(32, 7).toString("base64url")}`,
     });
     expect(env.NODE_ENV).toBe("production");
   });

@@ -4,7 +4,7 @@ import { startSubgraphForTest, type RunningSubgraph } from "@ecom/testing";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { createServer } from "../src/server.ts";
 
-export { codesOf, sql, testIdentities, TEST_INTERNAL_SECRET as SECRET, type GraphQLResponse } from "@ecom/testing";
+export { codesOf, sql, testIdentities, type GraphQLResponse } from "@ecom/testing";
 
 export const JWT = { issuer: "ecom-users", audience: "ecom-gateway" } as const;
 

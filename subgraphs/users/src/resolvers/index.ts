@@ -49,8 +49,10 @@ export function createResolvers(deps: ResolverDeps): Resolvers {
       },
     },
     User: {
-      // Other subgraphs reference users by id only; unknown ids resolve to null.
-      __resolveReference: (ref, ctx) => ctx.loaders.userById.load(ref.id),
+      // Other subgraphs reference users by id only; unknown ids resolve to null. Like `user(id)` (and orders' and
+      // payments' references), a user is visible to themself and to ADMINs only: `_entities` must not hand any
+      // caller anyone's email.
+      __resolveReference: (ref, ctx) => (isSelfOrAdmin(ctx.identity, ref.id) ? ctx.loaders.userById.load(ref.id) : null),
     },
   };
 }

@@ -1,0 +1,248 @@
+/**
+ * `npm run bench:saga [-- --quick] [--checkouts N] [--rounds R]`: checkouts per second end to end (placeOrder's
+ * transaction -> reserve -> charge -> confirm -> order CONFIRMED, through the outbox relays, BullMQ and the orders,
+ * inventory and payments worker processes) next to raw BullMQ jobs per second on the same Redis in the same run,
+ * the ratio (target >= 1/8: a checkout is six jobs, three commands and three replies, besides its events), and the
+ * p50/p99 time from placeOrder's commit to CONFIRMED (from the database's own timestamps: no polling error).
+ *
+ * Rounds alternate raw / saga (the machine is shared and noisy) and the table shows medians. Orders are placed
+ * in-process through the orders subgraph's repository (the transaction placeOrder runs), 8 at a time; pricing
+ * through the products subgraph is not part of what is measured.
+ *
+ * Needs Postgres (POSTGRES_ADMIN_URL; databases `<db-prefix>_<service>`, default `ecom_bench_saga_*`, are created once
+ * and reused) and Redis (REDIS_URL).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Queue, Worker } from "bullmq";
+import pg from "pg";
+import { bootstrapDatabases, databaseUrlFor, discoverServiceDatabases, parsePgUrl } from "@ecom/db";
+import { createLogger, createMetrics } from "@ecom/observability";
+import { getFreePort } from "@ecom/testing";
+import { OrdersRepository } from "../../subgraphs/orders/src/datasources/orders.ts";
+import { createDatabase } from "../../subgraphs/orders/src/datasources/prisma.ts";
+import { createCheckout, startCheckoutOnCreate } from "../../subgraphs/orders/src/saga/checkout.ts";
+import { startBenchProcess, type BenchProcess } from "./processes.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    checkouts: { type: "string" },
+    rounds: { type: "string" },
+    "db-prefix": { type: "string", default: "ecom_bench_saga" },
+  },
+});
+const N = Number(values.checkouts ?? (values.quick ? 40 : 300));
+const ROUNDS = Number(values.rounds ?? (values.quick ? 1 : 5));
+const PLACERS = 8;
+const CONCURRENCY = 8;
+const PREFIX = values["db-prefix"];
+if (!/^[a-z][a-z0-9_]{0,40}$/.test(PREFIX)) throw new Error("--db-prefix must be lower-case letters, digits and underscores");
+const SERVICES = ["orders", "inventory", "payments"] as const;
+const adminUrl = process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+async function inParallel(n: number, parallel: number, work: (i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      for (let i = next++; i < n; i = next++) await work(i);
+    }),
+  );
+}
+
+async function rawRound(prefix: string): Promise<number> {
+  const connection = { url: redisUrl };
+  const queue = new Queue("bench-raw", { connection, prefix });
+  let done = 0;
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const worker = new Worker("bench-raw", async () => undefined, {
+    connection: { ...connection, maxRetriesPerRequest: null },
+    prefix,
+    concurrency: CONCURRENCY,
+  });
+  worker.on("completed", () => ++done === N && finish());
+  await worker.waitUntilReady();
+  const started = performance.now();
+  await inParallel(N, PLACERS, (i) => queue.add("job", { i }, { removeOnComplete: true }));
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return N / seconds;
+}
+
+async function waitReady(proc: BenchProcess, port: number) {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited before it was ready:\n${proc.output().slice(-4000)}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${proc.name} not ready within 180 s:\n${proc.output().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main() {
+  const urlFor = (service: string) =>
+    databaseUrlFor(service, { prefix: PREFIX, host: parsePgUrl(adminUrl).host, port: parsePgUrl(adminUrl).port });
+  say(`bench:saga: preparing databases ${PREFIX}_{${SERVICES.join(",")}} (created and migrated once, then reused)`);
+  await bootstrapDatabases({
+    adminUrl,
+    services: discoverServiceDatabases(ROOT).filter((s) => (SERVICES as readonly string[]).includes(s.name)),
+    urlFor,
+    onProgress: (line) => say(`  ${line}`),
+  });
+  const queuePrefix = `benchsaga${randomBytes(3).toString("hex")}`;
+  const workers: BenchProcess[] = [];
+  const inventory = new pg.Pool({ ...parsePgUrl(urlFor("inventory")), max: 2 });
+  inventory.on("error", () => {});
+  const orders = createDatabase(urlFor("orders"), { applicationName: "bench-saga", max: PLACERS + 2 });
+  try {
+    for (const service of SERVICES) {
+      const workerPort = await getFreePort();
+      const proc = startBenchProcess(`${service} worker`, process.execPath, ["--import", "tsx", "src/worker.ts"], {
+        cwd: path.join(ROOT, "subgraphs", service),
+        env: {
+          ...process.env,
+          NODE_ENV: "test",
+          LOG_LEVEL: "warn",
+          HOST: "127.0.0.1",
+          PORT: String(workerPort),
+          DATABASE_URL: urlFor(service),
+          REDIS_URL: redisUrl,
+          QUEUE_PREFIX: queuePrefix,
+          WORKER_CONCURRENCY: String(CONCURRENCY),
+          RELAY_POLL_INTERVAL: "200ms",
+        },
+      });
+      workers.push(proc);
+      await waitReady(proc, workerPort);
+      say(`  ${service} worker ready`);
+    }
+    const logger = createLogger({ service: "bench-saga", level: "silent" });
+    const checkout = createCheckout(
+      { stepTimeoutMs: 120_000, reservationTtlMs: 900_000, compensationTimeoutMs: 5000 },
+      { logger, registry: createMetrics({ service: "bench-saga", defaultMetrics: false }).registry },
+    );
+    const repo = new OrdersRepository(orders.prisma, startCheckoutOnCreate(checkout));
+    const productIds = Array.from({ length: 20 }, () => randomUUID());
+    await inventory.query(
+      "INSERT INTO stock_items (product_id, on_hand, reserved, version, updated_at) SELECT unnest($1::uuid[]), 1000000, 0, 0, now()",
+      [productIds],
+    );
+    const buyerId = randomUUID();
+
+    async function sagaRound(round: number): Promise<{ rate: number; latencies: number[] }> {
+      const ids: string[] = [];
+      const started = performance.now();
+      await inParallel(N, PLACERS, async (i) => {
+        const item = { productId: productIds[i % productIds.length]!, quantity: 1, unitAmount: 1999, currency: "USD" };
+        const result = await repo.create({
+          buyerId,
+          idempotencyKey: `bench-${round}-${i}-${randomBytes(4).toString("hex")}`,
+          requestHash: "0".repeat(64),
+          paymentToken: "tok_visa",
+          currency: "USD",
+          totalAmount: 1999,
+          items: [item],
+        });
+        if (result.created) ids.push(result.order.id);
+      });
+      for (;;) {
+        const { rows } = await orders.pool.query<{ n: number; bad: number }>(
+          "SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS n, count(*) FILTER (WHERE status = 'CANCELLED')::int AS bad FROM orders WHERE id = ANY($1::uuid[])",
+          [ids],
+        );
+        if (rows[0]!.bad > 0) throw new Error(`${rows[0]!.bad} checkouts were cancelled: see the workers' logs`);
+        if (rows[0]!.n === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const { rows } = await orders.pool.query<{ ms: number }>(
+        `SELECT (extract(epoch FROM e.at - o.created_at) * 1000)::float8 AS ms
+         FROM orders o JOIN order_events e ON e.order_id = o.id AND e.step = 'order' AND e.status = 'CONFIRMED'
+         WHERE o.id = ANY($1::uuid[])`,
+        [ids],
+      );
+      return { rate: ids.length / seconds, latencies: rows.map((r) => r.ms) };
+    }
+
+    say(
+      `bench:saga: ${N} checkouts per round, ${ROUNDS} rounds of each (interleaved), ${PLACERS} placers, worker concurrency ${CONCURRENCY}`,
+    );
+    const raw: number[] = [];
+    const sagas: number[] = [];
+    const latencies: number[] = [];
+    for (let r = 1; r <= ROUNDS; r++) {
+      const first = r % 2 === 1 ? "raw" : "saga";
+      for (const kind of first === "raw" ? ["raw", "saga"] : ["saga", "raw"]) {
+        if (kind === "raw") raw.push(await rawRound(`benchraw${randomBytes(3).toString("hex")}`));
+        else {
+          const round = await sagaRound(r);
+          sagas.push(round.rate);
+          latencies.push(...round.latencies);
+        }
+      }
+      say(`  round ${r}/${ROUNDS}: raw BullMQ ${raw.at(-1)!.toFixed(0)} jobs/s, checkout saga ${sagas.at(-1)!.toFixed(1)} checkouts/s`);
+    }
+    const ratio = median(sagas) / median(raw);
+    say("");
+    say(
+      "| pipeline                                            | per second (median) | p50 placeOrder -> CONFIRMED | p99 placeOrder -> CONFIRMED |",
+    );
+    say(
+      "| --------------------------------------------------- | ------------------- | --------------------------- | --------------------------- |",
+    );
+    say(
+      `| raw BullMQ (add -> no-op worker), jobs               | ${median(raw).toFixed(0).padStart(19)} | ${"-".padStart(27)} | ${"-".padStart(27)} |`,
+    );
+    say(
+      `| checkout saga (reserve, charge, confirm), checkouts  | ${median(sagas).toFixed(1).padStart(19)} | ${`${percentile(latencies, 50).toFixed(0)} ms`.padStart(27)} | ${`${percentile(latencies, 99).toFixed(0)} ms`.padStart(27)} |`,
+    );
+    say("");
+    say(
+      `ratio checkouts/raw jobs: ${ratio.toFixed(3)} = 1/${(1 / ratio).toFixed(1)} (target >= 1/8 = 0.125: ${ratio >= 1 / 8 ? "met" : "NOT met"})`,
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.stop(5000)));
+    await orders.close().catch(() => {});
+    await inventory.end().catch(() => {});
+    // The run's queues (commands, replies and the events nobody consumes here) go with their prefix.
+    const { Redis } = await import("ioredis");
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${queuePrefix}:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+    redis.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench:saga failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
