@@ -17,6 +17,8 @@ export const showEnvSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_]{0,40}$/, "must be lower-case letters, digits and underscores")
     .default("ecom"),
+  /** The gateway's master signing keys, to call subgraphs as it does. @default the development master */
+  SIGNING_KEYS: z.string().min(1).optional(),
   /** How long a show waits for what it shows (the breaker to open, an instance to appear...) before failing. */
   SHOW_WAIT: durationMs("60s"),
 });
@@ -31,6 +33,7 @@ export interface ShowEnv {
   postgresAdminUrl: string;
   databasePrefix: string;
   waitMs: number;
+  signingKeys: string | undefined;
 }
 
 export function loadShowEnv(env: RawEnv = process.env): ShowEnv {
@@ -45,5 +48,6 @@ export function loadShowEnv(env: RawEnv = process.env): ShowEnv {
     postgresAdminUrl: parsed.POSTGRES_ADMIN_URL,
     databasePrefix: parsed.DATABASE_PREFIX,
     waitMs: parsed.SHOW_WAIT,
+    signingKeys: parsed.SIGNING_KEYS,
   };
 }

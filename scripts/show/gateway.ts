@@ -5,12 +5,14 @@
  *    with another key (claiming ADMIN) refused with HTTP 401 before anything executes.
  * 2. Query limits: a depth bomb (User.orders -> Order.buyer -> User.orders ...) and an alias flood refused with
  *    QUERY_TOO_COMPLEX before planning, counted in `gateway_query_limit_refusals_total{rule}`.
- * 3. Subgraph calls: a direct call to a subgraph with forged identity headers is not trusted; and whether subgraph
- *    calls are signed (a subgraph refusing an unsigned call), which is what the trust work adds.
+ * 3. Signed subgraph calls: a direct, unsigned call to a subgraph claiming a user's identity is refused (401); the
+ *    same call signed as the gateway signs (K(gateway -> orders), packages/auth signing.ts) is served; a signed call
+ *    whose body was changed afterwards is refused.
  */
 import { createTokenIssuer, IDENTITY_HEADERS, loadSigningKey } from "@ecom/auth";
 import { demoUsers } from "@ecom/demo-data";
 import { NotAvailable, ShowFailure, codesOf, describeErrors, type GqlAnswer, type Show } from "./lib.ts";
+import { callSubgraph, type SubgraphAnswer } from "./signing.ts";
 
 const RESTOCK = "mutation Restock($id: ID!) { restock(productId: $id, quantity: 1) { stock } }";
 
@@ -44,6 +46,7 @@ export async function showGateway(show: Show): Promise<void> {
   // A well-formed token for alice claiming ADMIN, signed with a key of our own instead of the users service's.
   const forger = createTokenIssuer(await loadSigningKey(), { issuer: "ecom-users", audience: "ecom-gateway", ttlSeconds: 300 });
   const aliceId = demoUsers.find((u) => u.email === "alice@example.com")!.id;
+  const bobId = demoUsers.find((u) => u.email === "bob@example.com")!.id;
   const forged = await forger({ id: aliceId, role: "ADMIN" });
   const refused = await show.gql(RESTOCK, { token: forged, variables: { id: productId } });
   await expectCode(show, "a token claiming ADMIN, signed with another key", refused, "UNAUTHENTICATED", 401);
@@ -73,36 +76,34 @@ export async function showGateway(show: Show): Promise<void> {
     if (delta < 1) throw new ShowFailure(`no refusal counted for rule ${rule}`);
   }
 
-  show.step("subgraph calls: who may say who the caller is");
+  show.step("subgraph calls: signed by the gateway, refused otherwise");
   const orders = `http://127.0.0.1:${show.subgraphPort("orders")}/graphql`;
-  const direct = async (headers: Record<string, string>) => {
-    const res = await fetch(orders, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify({
-        query: "query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 1) { edges { node { id } } } } } }",
-        variables: { r: [{ __typename: "User", id: aliceId }] },
-      }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return {
-      status: res.status,
-      body: (await res.json().catch(() => ({}))) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> },
-    };
+  const myOrders = {
+    query: "query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 1) { totalCount } } } }",
+    variables: { r: [{ __typename: "User", id: aliceId }] },
   };
-  const forgedHeaders = await direct({ [IDENTITY_HEADERS.userId]: aliceId, [IDENTITY_HEADERS.role]: "ADMIN" });
-  const forgedCodes = (forgedHeaders.body.errors ?? []).map((e) => e.extensions?.code);
-  show.say(
-    `orders subgraph called directly with forged identity headers (x-user-id alice, x-user-role ADMIN) -> HTTP ${forgedHeaders.status} ${forgedCodes.join(", ") || "no error"}`,
-  );
-  if (!forgedCodes.some((c) => c === "UNAUTHENTICATED" || c === "FORBIDDEN") && forgedHeaders.status < 400) {
-    throw new ShowFailure(`the orders subgraph trusted forged identity headers: ${JSON.stringify(forgedHeaders.body).slice(0, 300)}`);
-  }
-  const unsigned = await direct({});
-  show.say(`orders subgraph called directly, anonymous and unsigned -> HTTP ${unsigned.status}`);
-  if (unsigned.status < 400) {
-    throw new NotAvailable(
-      "signed subgraph calls: subgraphs still answer unsigned calls (identity is vouched for by INTERNAL_SECRET; request signing is the trust work, not in this tree yet)",
-    );
-  }
+  const asAlice = { [IDENTITY_HEADERS.userId]: aliceId, [IDENTITY_HEADERS.role]: "CUSTOMER" };
+  const describeDirect = (a: SubgraphAnswer) => {
+    const e = a.body.errors?.[0];
+    return `HTTP ${a.status}${e ? ` ${e.extensions?.code ?? "?"}${e.extensions?.reason ? ` (${e.extensions.reason})` : ""}` : ""}`;
+  };
+  const unsigned = await callSubgraph(show, "orders", orders, myOrders, {
+    sign: false,
+    headers: { ...asAlice, [IDENTITY_HEADERS.role]: "ADMIN" },
+  });
+  show.say(`orders called directly, unsigned, with identity headers claiming alice as ADMIN -> ${describeDirect(unsigned)}`);
+  if (unsigned.status !== 401)
+    throw new ShowFailure(`an unsigned call was not refused with 401: ${JSON.stringify(unsigned.body).slice(0, 300)}`);
+  const signed = await callSubgraph(show, "orders", orders, myOrders, { headers: asAlice });
+  const total = (signed.body.data as { _entities?: Array<{ orders?: { totalCount?: number } }> } | undefined)?._entities?.[0]?.orders
+    ?.totalCount;
+  show.say(`the same call signed as the gateway for alice -> ${describeDirect(signed)}, alice has ${total} orders`);
+  if (signed.status !== 200 || total === undefined)
+    throw new ShowFailure(`a call signed as the gateway was not served: ${JSON.stringify(signed.body).slice(0, 300)}`);
+  const tampered = await callSubgraph(show, "orders", orders, myOrders, {
+    headers: asAlice,
+    tamperedBody: JSON.stringify({ ...myOrders, variables: { r: [{ __typename: "User", id: bobId }] } }),
+  });
+  show.say(`signed for alice, then the body changed to ask for bob's orders -> ${describeDirect(tampered)}`);
+  if (tampered.status !== 401) throw new ShowFailure("a tampered body was served");
 }

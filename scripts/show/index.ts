@@ -22,7 +22,7 @@ export const SHOWS: Record<string, { what: string; run: (show: Show) => Promise<
   communication: { what: "a query plan across subgraphs; one event from outbox through queues to consumers", run: showCommunication },
   discovery: { what: "instances appearing in and leaving the service registry, the gateway's traffic moving", run: showDiscovery },
   config: { what: "a limit changed live with npm run config, the gateway different the next second, rolled back", run: showConfig },
-  gateway: { what: "auth refusals, query limits refusing a depth bomb, who may vouch for the caller to a subgraph", run: showGateway },
+  gateway: { what: "auth refusals, query limits refusing a depth bomb, signed subgraph calls", run: showGateway },
   breaker: { what: "a subgraph killed, its breaker OPEN, partial answers, HALF_OPEN probes, CLOSED again", run: showBreaker },
   ratelimit: { what: "a burst refused with 429 and Retry-After, the bucket refilling", run: showRatelimit },
   saga: { what: "a declined checkout compensating step by step; a TCC reservation expiring", run: showSaga },

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -46,23 +47,48 @@ function processesWithEnv(needle: string): number[] {
   return pids;
 }
 
+/** True when nothing listens on `port` now. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A START_BASE_PORT whose ports are all free now: the gateway +0, subgraphs +1..+7, the dashboard +90, workers
+ * +101..+107, products-2 +1002. Below Linux's ephemeral range (32768 and up), where outgoing connections take ports,
+ * and away from tests/start's 20000-24000.
+ */
+async function freeBasePort(): Promise<number> {
+  const offsets = [0, 1, 2, 3, 4, 5, 6, 7, 90, 101, 102, 103, 104, 105, 106, 107, 1002];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 25_000 + Math.floor(Math.random() * 600) * 10;
+    const free = await Promise.all(offsets.map((o) => isFree(base + o)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error("no free range of ports for npm start between 25000 and 31000");
+}
+
 describe("npm run show", () => {
   const testRun = inject("testRun");
   const databasePrefix = `${testRun.prefix}_guide`;
-  // Subgraphs +1..+7, workers +101..+107, the dashboard +90, products-2 +1002: a range of its own.
-  const basePort = 30_000 + Math.floor(Math.random() * 300) * 10;
+  let basePort = 0;
   const env = {
     NODE_ENV: "development",
     POSTGRES_ADMIN_URL: testRun.adminUrl,
     REDIS_URL: testRun.redisUrl,
     DATABASE_PREFIX: databasePrefix,
-    START_BASE_PORT: String(basePort),
+    START_BASE_PORT: "",
     CONTROL_PLANE_PREFIX: `${testRun.redisPrefix}guide:`,
     LOG_LEVEL: "info",
   };
   let platform: Started | undefined;
 
   beforeAll(async () => {
+    basePort = await freeBasePort();
+    env.START_BASE_PORT = String(basePort);
     platform = run(["scripts/start.ts", "--scale", "products=2"], env);
     const deadline = Date.now() + 330_000;
     let exited = false;
@@ -156,6 +182,55 @@ describe("npm run show", () => {
       expect(output).toMatch(/\d+ ms after the change: refused: SUBGRAPH_UNAVAILABLE: .*reason "deadline exceeded"/);
       expect(output).toMatch(/restored the document of version \d+ \(resilience\.deadlineMs\)/);
       expect(output).toMatch(/\d+ ms after the rollback: answered: \d+ products/);
+    },
+  );
+
+  it(
+    "gateway: refuses anonymous, customer and forged-token calls, a depth bomb, an alias flood, unsigned and tampered subgraph calls; serves a signed one",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("gateway");
+      expect(output).toContain("anonymous restock -> HTTP 200 UNAUTHENTICATED");
+      expect(output).toContain("alice (CUSTOMER) restock -> HTTP 200 FORBIDDEN");
+      expect(output).toContain("a token claiming ADMIN, signed with another key -> HTTP 401 UNAUTHENTICATED");
+      expect(output).toMatch(/a depth bomb .* -> HTTP 400 QUERY_TOO_COMPLEX/);
+      expect(output).toMatch(/100 aliases of categories -> HTTP 400 QUERY_TOO_COMPLEX/);
+      expect(output).toContain('gateway_query_limit_refusals_total{rule="depth"} +1');
+      expect(output).toContain(
+        "orders called directly, unsigned, with identity headers claiming alice as ADMIN -> HTTP 401 UNAUTHENTICATED (unsigned)",
+      );
+      expect(output).toMatch(/the same call signed as the gateway for alice -> HTTP 200, alice has \d+ orders/);
+      expect(output).toContain("then the body changed to ask for bob's orders -> HTTP 401 UNAUTHENTICATED (bad-signature)");
+      expect(code, output).toBe(0);
+    },
+  );
+
+  it(
+    "ratelimit: a burst is refused from the 6th request with 429 and Retry-After, and the bucket refills",
+    { timeout: 120_000 },
+    async () => {
+      const { code, output } = await show("ratelimit");
+      expect(code, output).toBe(0);
+      expect(output.match(/#\d 200 answered/g)?.length).toBeGreaterThanOrEqual(6);
+      expect(output).toMatch(/#6 429 RATE_LIMITED Retry-After: \d+/);
+      expect(output).toMatch(/[1-3] request\(s\) passed [\d.]+ s after the refusal, then the bucket was empty again/);
+      expect(output).toMatch(/gateway_rate_limit_rejections_total\{rule="show-burst"\} \+[4-9]/);
+      expect(output).toContain("rateLimit.rules back to its default");
+    },
+  );
+
+  it(
+    "saga: a declined checkout compensates step by step and gives the stock back; a TCC reservation expires",
+    { timeout: 240_000 },
+    async () => {
+      const { code, output } = await show("saga");
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/timeline: inventory\s+RESERVED/);
+      expect(output).toMatch(/timeline: payment\s+DECLINED/);
+      expect(output).toMatch(/timeline: inventory\s+RELEASED/);
+      expect(output).toMatch(/timeline: order\s+CANCELLED/);
+      expect(output).toMatch(/stock of .*: (\d+) before, \d+ while reserved, \1 after the compensation/);
+      expect(output).toMatch(/inventory: reservation EXPIRED [\d.]+ s after it expired/);
     },
   );
 
