@@ -10,8 +10,8 @@ import { fileURLToPath } from "node:url";
 import { databaseUrlFor, type SubgraphName } from "@ecom/config";
 import { parsePgUrl } from "@ecom/db";
 import { instanceRecordSchema, registryKeys, versionOf, type InstanceRecord } from "@ecom/discovery";
-import { Redis } from "ioredis";
-import { ShowFailure, type Show } from "./lib.ts";
+import type { Redis } from "ioredis";
+import { ShowFailure, connectRedis, type Show } from "./lib.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TSX = createRequire(import.meta.url).resolve("tsx/cli");
@@ -24,18 +24,7 @@ export class RegistryView {
   ) {}
 
   static async open(show: Show): Promise<RegistryView> {
-    const redis = new Redis(show.env.redisUrl, {
-      lazyConnect: true,
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 1,
-      retryStrategy: () => null,
-    });
-    redis.on("error", () => {});
-    try {
-      await redis.connect();
-    } catch (error) {
-      throw new ShowFailure(`Redis at ${show.env.redisUrl} did not answer (${(error as Error).message}): start it, or set REDIS_URL`);
-    }
+    const redis = await connectRedis(show);
     const view = new RegistryView(redis, show.env.controlPlanePrefix);
     show.defer(() => view.redis.disconnect());
     return view;

@@ -5,6 +5,7 @@
  */
 import { GATEWAY_PORT, SUBGRAPHS, WORKER_PORT_OFFSET, type SubgraphName } from "@ecom/config";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
+import { Redis } from "ioredis";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import type { ShowEnv } from "./env.ts";
 
@@ -214,6 +215,23 @@ export class Metrics {
     }
     return [...values].sort();
   }
+}
+
+/** A Redis connection for a show: fails at once (no retries) with the fix named when Redis does not answer. */
+export async function connectRedis(show: Show): Promise<Redis> {
+  const redis = new Redis(show.env.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+  } catch (error) {
+    throw new ShowFailure(`Redis at ${show.env.redisUrl} did not answer (${(error as Error).message}): start it, or set REDIS_URL`);
+  }
+  return redis;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -3,8 +3,7 @@
  * in-process so that the show can time what the gateway does in the second after a change.
  */
 import { createLiveConfigStore, getPath, platformConfigSchema, runConfigCli } from "@ecom/live-config";
-import { Redis } from "ioredis";
-import { ShowFailure, type Show } from "./lib.ts";
+import { ShowFailure, connectRedis, type Show } from "./lib.ts";
 
 /** The live configuration of the platform, changed as `npm run config` changes it. */
 export class LiveConfig {
@@ -14,18 +13,7 @@ export class LiveConfig {
   ) {}
 
   static async open(show: Show): Promise<LiveConfig> {
-    const redis = new Redis(show.env.redisUrl, {
-      lazyConnect: true,
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 1,
-      retryStrategy: () => null,
-    });
-    redis.on("error", () => {});
-    try {
-      await redis.connect();
-    } catch (error) {
-      throw new ShowFailure(`Redis at ${show.env.redisUrl} did not answer (${(error as Error).message}): start it, or set REDIS_URL`);
-    }
+    const redis = await connectRedis(show);
     show.defer(() => redis.disconnect());
     return new LiveConfig(show, createLiveConfigStore({ redis, prefix: show.env.controlPlanePrefix, schema: platformConfigSchema }));
   }
