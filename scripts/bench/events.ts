@@ -17,7 +17,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Queue, Worker } from "bullmq";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createLogger, createMetrics } from "@ecom/observability";
@@ -32,6 +32,7 @@ import {
   type Message,
   type PgTransaction,
 } from "@ecom/events";
+import { inParallel, median, percentile, rawBullmqRound } from "./rounds.ts";
 
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, events: { type: "string" }, rounds: { type: "string" } },
@@ -45,47 +46,7 @@ const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
 const logger = createLogger({ service: "bench-events", level: "silent" });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
-
-/** Runs `work(i)` for i in 0..n-1 with `parallel` loops. */
-async function inParallel(n: number, parallel: number, work: (i: number) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      for (let i = next++; i < n; i = next++) await work(i);
-    }),
-  );
-}
-
-async function rawRound(prefix: string): Promise<number> {
-  const connection = { url: redisUrl };
-  const queue = new Queue("bench-raw", { connection, prefix });
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const worker = new Worker("bench-raw", async () => undefined, {
-    connection: { ...connection, maxRetriesPerRequest: null },
-    prefix,
-    concurrency: CONCURRENCY,
-  });
-  worker.on("completed", () => ++done === N && finish());
-  await worker.waitUntilReady();
-  const started = performance.now();
-  await inParallel(N, PRODUCERS, (i) => queue.add("job", { i }, { removeOnComplete: true }));
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  return N / seconds;
-}
+const rawRound = (prefix: string) => rawBullmqRound({ redisUrl, prefix, jobs: N, producers: PRODUCERS, concurrency: CONCURRENCY });
 
 /** One committed transaction per event, as the producers of an events round write them. */
 const produce = (db: ReturnType<typeof pgDatabase>, outbox: ReturnType<typeof createOutbox>) =>

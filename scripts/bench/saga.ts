@@ -16,7 +16,6 @@ import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Queue, Worker } from "bullmq";
 import pg from "pg";
 import { bootstrapDatabases, databaseUrlFor, discoverServiceDatabases, parsePgUrl } from "@ecom/db";
 import { createLogger, createMetrics } from "@ecom/observability";
@@ -25,6 +24,7 @@ import { OrdersRepository } from "../../subgraphs/orders/src/datasources/orders.
 import { createDatabase } from "../../subgraphs/orders/src/datasources/prisma.ts";
 import { createCheckout, startCheckoutOnCreate } from "../../subgraphs/orders/src/saga/checkout.ts";
 import { startBenchProcess, type BenchProcess } from "./processes.ts";
+import { inParallel, median, percentile, rawBullmqRound } from "./rounds.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const { values } = parseArgs({
@@ -46,46 +46,7 @@ const adminUrl = process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
-
-async function inParallel(n: number, parallel: number, work: (i: number) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: parallel }, async () => {
-      for (let i = next++; i < n; i = next++) await work(i);
-    }),
-  );
-}
-
-async function rawRound(prefix: string): Promise<number> {
-  const connection = { url: redisUrl };
-  const queue = new Queue("bench-raw", { connection, prefix });
-  let done = 0;
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  const worker = new Worker("bench-raw", async () => undefined, {
-    connection: { ...connection, maxRetriesPerRequest: null },
-    prefix,
-    concurrency: CONCURRENCY,
-  });
-  worker.on("completed", () => ++done === N && finish());
-  await worker.waitUntilReady();
-  const started = performance.now();
-  await inParallel(N, PLACERS, (i) => queue.add("job", { i }, { removeOnComplete: true }));
-  await finished;
-  const seconds = (performance.now() - started) / 1000;
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  return N / seconds;
-}
+const rawRound = (prefix: string) => rawBullmqRound({ redisUrl, prefix, jobs: N, producers: PLACERS, concurrency: CONCURRENCY });
 
 async function waitReady(proc: BenchProcess, port: number) {
   const deadline = Date.now() + 180_000;

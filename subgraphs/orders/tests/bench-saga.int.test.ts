@@ -1,27 +1,16 @@
 /** `npm run bench:saga -- --quick` runs end to end and prints its table (the figures themselves are not asserted). */
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { describe, expect, inject, it } from "vitest";
-import { ROOT_DIR } from "@ecom/testing";
+import { runBenchScript } from "../../../scripts/bench/tests/run-script.ts";
 
 const run = inject("testRun");
-const tsx = createRequire(import.meta.url).resolve("tsx/cli");
 
 describe("npm run bench:saga", () => {
   it("prints raw BullMQ jobs/s and checkouts/s side by side, the ratio and the latency percentiles", { timeout: 300_000 }, async () => {
-    const child = spawn(
-      process.execPath,
-      [tsx, "scripts/bench/saga.ts", "--quick", "--checkouts", "20", "--rounds", "1", "--db-prefix", `${run.prefix}_bsaga`],
-      {
-        cwd: ROOT_DIR,
-        env: { ...process.env, POSTGRES_ADMIN_URL: run.adminUrl, REDIS_URL: run.redisUrl },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const { code, output: out } = await runBenchScript(
+      "scripts/bench/saga.ts",
+      ["--quick", "--checkouts", "20", "--rounds", "1", "--db-prefix", `${run.prefix}_bsaga`],
+      { POSTGRES_ADMIN_URL: run.adminUrl, REDIS_URL: run.redisUrl },
     );
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(code, out).toBe(0);
     expect(out).toMatch(/\| raw BullMQ \(add -> no-op worker\), jobs\s+\|\s+\d+ \|/);
     expect(out).toMatch(/\| checkout saga \(reserve, charge, confirm\), checkouts\s+\|\s+\d+\.\d \|\s+\d+ ms \|\s+\d+ ms \|/);
