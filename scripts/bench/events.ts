@@ -2,11 +2,11 @@
  * `npm run bench:events [-- --quick] [--events N] [--rounds R]`: events per second through the outbox, the relay and
  * a consumer, next to raw BullMQ jobs per second on the same Redis, in the same run.
  *
- * - raw BullMQ: producers `queue.add` one job each, a worker (same concurrency) completes them with a no-op.
- * - events: producers commit one transaction each (an outbox row, as a service's state change would), the relay
- *   sends them (adaptive polling, batches of what is committed), a consumer applies them (inbox row + one effect row
- *   each; the jobs in hand share a transaction, a savepoint each). The relay and the consumer run with the
- *   defaults a worker runs with.
+ * - raw BullMQ: 8 producers `queue.add` one job each, a worker (concurrency 8) completes them with a no-op.
+ * - events: the same 8 producers commit one transaction each (an outbox row, as a service's state change would),
+ *   the relay sends them (adaptive polling, batches of what is committed), a consumer applies them (inbox row + one
+ *   effect row each; the jobs waiting share a transaction). The relay and the consumer run with the defaults a
+ *   worker process runs with (the consumer: WORKER_CONCURRENCY transactions of up to EVENTS_BATCH_SIZE messages).
  * - producers alone: the same commits with no relay or consumer running, the bound the producers' own durable
  *   commits put on the pipeline.
  * Rounds alternate raw / events / producers (the machine is shared and noisy); the table shows medians, the ratio
@@ -16,13 +16,16 @@
  * Needs Postgres (POSTGRES_ADMIN_URL, a scratch database is created and dropped) and Redis (REDIS_URL).
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { z } from "@ecom/config";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { formatPgUrl, parsePgUrl, quoteIdent, withPgClient } from "@ecom/db";
 import {
+  consumerSizing,
   createConsumer,
   createOutbox,
   createOutboxRelay,
@@ -31,6 +34,7 @@ import {
   pgDatabase,
   type Message,
   type PgTransaction,
+  workerEnvShape,
 } from "@ecom/events";
 import { inParallel, median, percentile, rawBullmqRound } from "./rounds.ts";
 
@@ -40,7 +44,16 @@ const { values } = parseArgs({
 const N = Number(values.events ?? (values.quick ? 300 : 3000));
 const ROUNDS = Number(values.rounds ?? (values.quick ? 2 : 5));
 const PRODUCERS = 8;
+/** The raw worker's concurrency (jobs in hand). */
 const CONCURRENCY = 8;
+// The consumer is sized as a worker process sizes it by default (WORKER_CONCURRENCY transactions at once, each of
+// up to EVENTS_BATCH_SIZE messages), read from the worker's own env schema.
+const workerDefaults = z.object(workerEnvShape("search")).parse({});
+const SIZING = consumerSizing(workerDefaults.WORKER_CONCURRENCY, workerDefaults.EVENTS_BATCH_SIZE);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(", ");
 const adminUrl = process.env["POSTGRES_ADMIN_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379/0";
 const logger = createLogger({ service: "bench-events", level: "silent" });
@@ -92,7 +105,7 @@ async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise
     prefix,
     logger,
     registry,
-    concurrency: CONCURRENCY,
+    ...SIZING,
   });
   consumer.worker.on("completed", (job) => {
     lags.push(Date.now() - Date.parse((job.data as Message).occurredAt));
@@ -127,14 +140,15 @@ async function main() {
   const admin = parsePgUrl(adminUrl);
   const name = `ecom_bench_events_${randomBytes(3).toString("hex")}`;
   await withPgClient(admin, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
-  const pool = new pg.Pool({ ...parsePgUrl(formatPgUrl({ ...admin, database: name })), max: PRODUCERS + CONCURRENCY + 4 });
+  const pool = new pg.Pool({ ...parsePgUrl(formatPgUrl({ ...admin, database: name })), max: PRODUCERS + SIZING.transactions + 4 });
   pool.on("error", () => {});
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   try {
     await pool.query(EVENT_TABLES_SQL);
     await pool.query("CREATE TABLE effects (message_id uuid PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
     say(
-      `bench:events: ${N} events per round, ${ROUNDS} rounds of each (interleaved), ${PRODUCERS} producers, consumer concurrency ${CONCURRENCY}`,
+      `bench:events: ${N} events per round, ${ROUNDS} rounds of each (interleaved), ${PRODUCERS} producers; raw worker concurrency ${CONCURRENCY}; ` +
+        `consumer ${SIZING.transactions} transactions at once of up to ${SIZING.batchSize} messages (${SIZING.concurrency} jobs in hand); load average ${load()}`,
     );
     const raw: number[] = [];
     const producers: number[] = [];
@@ -165,6 +179,7 @@ async function main() {
       `producers alone / raw: ${(median(producers) / median(raw)).toFixed(2)} (the pipeline cannot carry more than its producers commit)`,
     );
     say(`ratio events/raw: ${ratio.toFixed(2)} (target >= 0.33: ${ratio >= 1 / 3 ? "met" : "NOT met"})`);
+    say(`pipeline / producers alone: ${(median(events) / median(producers)).toFixed(2)}; load average at the end ${load()} (1, 5, 15 min)`);
   } finally {
     redis.disconnect();
     await pool.end().catch(() => {});

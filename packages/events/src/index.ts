@@ -8,7 +8,7 @@ export { createOutbox, InvalidMessageError, isInvalidMessageError } from "./outb
 export type { Outbox, OutgoingMessage, SqlTransaction } from "./outbox.ts";
 export { createOutboxRelay, jobOptionsOf } from "./relay.ts";
 export type { OutboxRelay, OutboxRelayOptions, DeliveryOptions } from "./relay.ts";
-export { createConsumer } from "./consumer.ts";
+export { createConsumer, consumerSizing } from "./consumer.ts";
 export type { Consumer, ConsumerOptions, MessageHandler, MessageHandlers, HandlerContext, TransactionalDatabase } from "./consumer.ts";
 export { createDeadLetterStore, InvalidReplayError } from "./dead-letters.ts";
 export type { DeadLetterStore, DeadLetterStoreOptions, DeadLetter, DeadLetterSummary } from "./dead-letters.ts";

@@ -17,8 +17,10 @@ export function workerEnvShape(name: SubgraphName) {
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1 to 100 characters of A-Z, a-z, 0-9, _ . : -")
       .default("ecom"),
-    /** Jobs one consumer handles at once (each holds a database connection). */
+    /** Transactions one consumer runs at once (each holds a database connection and applies up to EVENTS_BATCH_SIZE messages). */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+    /** Most messages one consumer transaction applies; a consumer holds WORKER_CONCURRENCY x EVENTS_BATCH_SIZE jobs. */
+    EVENTS_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(16),
     /** Run the outbox relay in this process (turn off to scale consumers without more relays). */
     RELAY_ENABLED: booleanFlag(true),
     RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
@@ -47,6 +49,7 @@ export interface WorkerEnv {
   REDIS_URL: string;
   QUEUE_PREFIX: string;
   WORKER_CONCURRENCY: number;
+  EVENTS_BATCH_SIZE: number;
   RELAY_ENABLED: boolean;
   RELAY_BATCH_SIZE: number;
   RELAY_POLL_INTERVAL: number;

@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import type pg from "pg";
 import { createObservabilityHandlers, type Logger, type Metrics, type ReadinessCheck } from "@ecom/observability";
 import type { MessageType } from "./catalogue.ts";
-import { createConsumer, type Consumer, type MessageHandlers, type TransactionalDatabase } from "./consumer.ts";
+import { consumerSizing, createConsumer, type Consumer, type MessageHandlers, type TransactionalDatabase } from "./consumer.ts";
 import { createFaultInjector } from "./faults.ts";
 import { eventMetrics } from "./metrics.ts";
 import type { SqlTransaction } from "./outbox.ts";
@@ -136,7 +136,7 @@ export function createWorkerRuntime(options: WorkerRuntimeOptions): WorkerRuntim
           prefix: env.QUEUE_PREFIX,
           logger,
           registry,
-          concurrency: env.WORKER_CONCURRENCY,
+          ...consumerSizing(env.WORKER_CONCURRENCY, env.EVENTS_BATCH_SIZE),
           lockDurationMs: env.EVENTS_LOCK_DURATION,
           faults,
         }),

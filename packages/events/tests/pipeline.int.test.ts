@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runWithRequestContext } from "@ecom/observability";
 import {
+  consumerSizing,
   createConsumer,
   createDeadLetterStore,
   createOutbox,
@@ -16,6 +17,7 @@ import {
   isInvalidMessageError,
   pgDatabase,
   queuesFor,
+  type ConsumerOptions,
   type Message,
   type PgTransaction,
 } from "../src/index.ts";
@@ -187,51 +189,75 @@ describe("outbox, relay and consumer", () => {
     }
   });
 
-  it("applies a message once however often it is delivered, in the consumer's transaction, with its correlation id", async () => {
-    const prefix = privatePrefix(run);
-    const queueName = eventQueueName("search");
-    const queue = new Queue(queueName, { connection: redis, prefix });
+  /** A queue handle on `name` under `prefix`, closed after the file. */
+  const queueOf = (name: string, prefix: string) => {
+    const queue = new Queue(name, { connection: redis, prefix });
     closers.push(() => queue.close());
-    const seen: Array<{ id: string; correlationId: string | undefined }> = [];
-    const record = async (message: Message, tx: PgTransaction) => {
-      seen.push({ id: message.id, correlationId: message.correlationId });
-      await tx.$executeRawUnsafe(
-        "INSERT INTO effects (message_id, aggregate_id, version) VALUES ($1, $2, $3)",
-        message.id,
-        message.aggregateId,
-        message.aggregateVersion,
-      );
-    };
+    return queue;
+  };
+  /** A consumer of `events.search` under `prefix` that applies every message type with `handle`, closed after the file. */
+  const searchConsumer = (
+    prefix: string,
+    handle: (message: Message, tx: PgTransaction) => Promise<void>,
+    options: Partial<ConsumerOptions<"product.created.v1", PgTransaction>> = {},
+  ) => {
     const consumer = createConsumer({
-      queue: queueName,
+      queue: eventQueueName("search"),
       db: pgDatabase(db.pool),
-      handlers: { "product.created.v1": record, "product.updated.v1": record, "stock.changed.v1": record },
+      handlers: { "product.created.v1": handle, "product.updated.v1": handle, "stock.changed.v1": handle },
       connection: { url: run.redisUrl },
       prefix,
       logger,
       registry: metrics.registry,
-      concurrency: 4,
+      ...options,
     });
     closers.push(() => consumer.close());
+    return consumer;
+  };
+  /** A `product.created.v1` envelope of a new product named `name`, as the relay delivers it. */
+  const created = (name: string, correlationId = `corr-${name}`): Message => {
     const id = randomUUID();
-    const message: Message = {
+    return {
       id: randomUUID(),
       type: "product.created.v1",
       aggregateType: "product",
       aggregateId: id,
       aggregateVersion: 1,
       occurredAt: new Date().toISOString(),
-      correlationId: "corr-42",
+      correlationId,
       causationId: null,
       producer: "products",
-      payload: product(id),
+      payload: product(id, name),
     };
+  };
+  const effectOf = (message: Message, tx: PgTransaction) =>
+    tx.$executeRawUnsafe(
+      "INSERT INTO effects (message_id, aggregate_id, version) VALUES ($1, $2, $3)",
+      message.id,
+      message.aggregateId,
+      message.aggregateVersion,
+    );
+
+  it("applies a message once however often it is delivered, in the consumer's transaction, with its correlation id", async () => {
+    const prefix = privatePrefix(run);
+    const queueName = eventQueueName("search");
+    const queue = queueOf(queueName, prefix);
+    const seen: Array<{ id: string; correlationId: string | undefined }> = [];
+    searchConsumer(
+      prefix,
+      async (message, tx) => {
+        seen.push({ id: message.id, correlationId: message.correlationId });
+        await effectOf(message, tx);
+      },
+      { concurrency: 4 },
+    );
+    const message = created("Lamp", "corr-42");
     // Five deliveries of one message (distinct jobs: BullMQ itself would drop a second job with the same id), at once.
     await queue.addBulk(
       Array.from({ length: 5 }, (_, i) => ({ name: message.type, data: message, opts: { jobId: `${message.id}-copy${i}` } })),
     );
     await waitFor(async () => (await queue.getCompletedCount()) === 5, "five completed jobs");
-    const effects = await db.pool.query("SELECT message_id FROM effects WHERE aggregate_id = $1", [id]);
+    const effects = await db.pool.query("SELECT message_id FROM effects WHERE aggregate_id = $1", [message.aggregateId]);
     expect(effects.rowCount).toBe(1);
     expect(seen.filter((s) => s.id === message.id)).toEqual([{ id: message.id, correlationId: "corr-42" }]);
     const inbox = await db.pool.query("SELECT consumer, type FROM inbox WHERE message_id = $1", [message.id]);
@@ -245,48 +271,23 @@ describe("outbox, relay and consumer", () => {
   it("applies the jobs in hand in one transaction, and a failing handler fails only its own job", async () => {
     const prefix = privatePrefix(run);
     const queueName = eventQueueName("search");
-    const queue = new Queue(queueName, { connection: redis, prefix });
-    closers.push(() => queue.close());
+    const queue = queueOf(queueName, prefix);
     await db.pool.query("CREATE TABLE applied_in (message_id uuid NOT NULL, txid bigint NOT NULL)");
     let poisonRuns = 0;
-    const record = async (message: Message, tx: PgTransaction) => {
-      if (message.type === "product.created.v1" && (message as Message<"product.created.v1">).payload.name === "Poison") {
-        poisonRuns += 1;
-        // Written before the throw: the rollback must take it back.
-        await tx.$executeRawUnsafe("INSERT INTO applied_in VALUES ($1, txid_current())", message.id);
-        throw new Error("poison");
-      }
-      await tx.$executeRawUnsafe("INSERT INTO applied_in VALUES ($1, txid_current())", message.id);
-    };
-    const consumer = createConsumer({
-      queue: queueName,
-      db: pgDatabase(db.pool),
-      handlers: { "product.created.v1": record, "product.updated.v1": record, "stock.changed.v1": record },
-      connection: { url: run.redisUrl },
+    const consumer = searchConsumer(
       prefix,
-      logger,
-      registry: metrics.registry,
-      concurrency: 8,
-      autorun: false,
-    });
-    closers.push(() => consumer.close());
-    const message = (name: string): Message => {
-      const id = randomUUID();
-      return {
-        id: randomUUID(),
-        type: "product.created.v1",
-        aggregateType: "product",
-        aggregateId: id,
-        aggregateVersion: 1,
-        occurredAt: new Date().toISOString(),
-        correlationId: `corr-${name}`,
-        causationId: null,
-        producer: "products",
-        payload: product(id, name),
-      };
-    };
-    const good = Array.from({ length: 30 }, (_, i) => message(`Good ${i}`));
-    const poison = message("Poison");
+      async (message, tx) => {
+        // Written before the throw for the poison: the rollback must take it back.
+        await tx.$executeRawUnsafe("INSERT INTO applied_in VALUES ($1, txid_current())", message.id);
+        if (message.type === "product.created.v1" && message.payload.name === "Poison") {
+          poisonRuns += 1;
+          throw new Error("poison");
+        }
+      },
+      { concurrency: 8, autorun: false },
+    );
+    const good = Array.from({ length: 30 }, (_, i) => created(`Good ${i}`));
+    const poison = created("Poison");
     const all = [...good.slice(0, 15), poison, ...good.slice(15)];
     // All waiting before the worker starts: it takes 8 at once, which the runner applies together.
     await queue.addBulk(
@@ -315,56 +316,69 @@ describe("outbox, relay and consumer", () => {
     expect(inbox.rows.filter((r) => good.some((m) => m.id === r.message_id))).toHaveLength(good.length);
   });
 
+  it("sized as a worker sizes it, runs no more transactions at once nor messages in one than asked, and batches the jobs in hand", async () => {
+    const prefix = privatePrefix(run);
+    const queue = queueOf(eventQueueName("search"), prefix);
+    await db.pool.query("CREATE TABLE sized_in (message_id uuid NOT NULL, txid bigint NOT NULL)");
+    // Counts the transactions open at once through the consumer's own database handle (a real Postgres pool).
+    const base = pgDatabase(db.pool);
+    let open = 0;
+    let mostOpen = 0;
+    const counted: typeof base = {
+      async $transaction(fn, options) {
+        mostOpen = Math.max(mostOpen, ++open);
+        try {
+          return await base.$transaction(fn, options);
+        } finally {
+          open -= 1;
+        }
+      },
+    };
+    const sizing = consumerSizing(1, 8);
+    expect(sizing).toEqual({ concurrency: 8, transactions: 1, batchSize: 8 });
+    const consumer = searchConsumer(
+      prefix,
+      async (message, tx) => {
+        await tx.$executeRawUnsafe("INSERT INTO sized_in VALUES ($1, txid_current())", message.id);
+      },
+      { ...sizing, db: counted, autorun: false },
+    );
+    const messages = Array.from({ length: 60 }, (_, i) => created(`Sized ${i}`));
+    await queue.addBulk(messages.map((m) => ({ name: m.type, data: m, opts: { jobId: m.id, attempts: 1 } })));
+    void consumer.worker.run();
+    await waitFor(async () => (await queue.getCompletedCount()) === messages.length, "every job completed");
+
+    const perTransaction = (
+      await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM sized_in GROUP BY txid ORDER BY n DESC")
+    ).rows.map((r) => r.n);
+    expect(perTransaction.reduce((a, b) => a + b, 0)).toBe(messages.length);
+    expect(mostOpen, "transactions open at once").toBe(1);
+    expect(perTransaction[0], `messages per transaction: ${perTransaction.join(", ")}`).toBeLessThanOrEqual(8);
+    // The jobs taken while the one transaction ran waited and went into the next one together.
+    expect(perTransaction[0], `messages per transaction: ${perTransaction.join(", ")}`).toBeGreaterThan(1);
+  });
+
   it("applies again on its own, without spending an attempt, a message whose handler hit a deadlock in a batch", async () => {
     const prefix = privatePrefix(run);
-    const queueName = eventQueueName("search");
-    const queue = new Queue(queueName, { connection: redis, prefix });
-    closers.push(() => queue.close());
+    const queue = queueOf(eventQueueName("search"), prefix);
     const raised = new Set<string>();
-    const record = async (message: Message, tx: PgTransaction) => {
-      // Inbox rows this transaction wrote: more than one means this handler runs in a batch.
-      const { rows } = await tx.client.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM inbox WHERE xmin = pg_current_xact_id()::text::xid",
-      );
-      if (rows[0]!.n > 1 && !raised.has(message.id)) {
-        raised.add(message.id);
-        // A real Postgres error with a deadlock's SQLSTATE, as the driver reports one.
-        await tx.client.query("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = '40P01'; END $$");
-      }
-      await tx.$executeRawUnsafe(
-        "INSERT INTO effects (message_id, aggregate_id, version) VALUES ($1, $2, $3)",
-        message.id,
-        message.aggregateId,
-        1,
-      );
-    };
-    const consumer = createConsumer({
-      queue: queueName,
-      db: pgDatabase(db.pool),
-      handlers: { "product.created.v1": record, "product.updated.v1": record, "stock.changed.v1": record },
-      connection: { url: run.redisUrl },
+    const consumer = searchConsumer(
       prefix,
-      logger,
-      registry: metrics.registry,
-      concurrency: 8,
-      autorun: false,
-    });
-    closers.push(() => consumer.close());
-    const messages = Array.from({ length: 16 }, (_, i): Message => {
-      const id = randomUUID();
-      return {
-        id: randomUUID(),
-        type: "product.created.v1",
-        aggregateType: "product",
-        aggregateId: id,
-        aggregateVersion: 1,
-        occurredAt: new Date().toISOString(),
-        correlationId: `corr-conflict-${i}`,
-        causationId: null,
-        producer: "products",
-        payload: product(id, `Conflicted ${i}`),
-      } as Message;
-    });
+      async (message, tx) => {
+        // Inbox rows this transaction wrote: more than one means this handler runs in a batch.
+        const { rows } = await tx.client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM inbox WHERE xmin = pg_current_xact_id()::text::xid",
+        );
+        if (rows[0]!.n > 1 && !raised.has(message.id)) {
+          raised.add(message.id);
+          // A real Postgres error with a deadlock's SQLSTATE, as the driver reports one.
+          await tx.client.query("DO $$ BEGIN RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = '40P01'; END $$");
+        }
+        await effectOf(message, tx);
+      },
+      { concurrency: 8, autorun: false },
+    );
+    const messages = Array.from({ length: 16 }, (_, i) => created(`Conflicted ${i}`, `corr-conflict-${i}`));
     // One attempt each: a conflict that cost an attempt would make a dead letter.
     await queue.addBulk(messages.map((m) => ({ name: m.type, data: m, opts: { jobId: m.id, attempts: 1 } })));
     void consumer.worker.run();
@@ -395,12 +409,9 @@ describe("outbox, relay and consumer", () => {
   it("dead-letters a malformed message and a handler that keeps failing, keeps working, and replays them once fixed", async () => {
     const prefix = privatePrefix(run);
     const queueName = eventQueueName("inventory");
-    const queue = new Queue(queueName, { connection: redis, prefix });
+    const queue = queueOf(queueName, prefix);
     const store = createDeadLetterStore({ connection: redis, prefix, queues: [queueName] });
-    closers.push(
-      () => queue.close(),
-      () => store.close(),
-    );
+    closers.push(() => store.close());
     let broken = true;
     let attempts = 0;
     const consumer = createConsumer({
