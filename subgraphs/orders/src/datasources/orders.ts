@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { LoaderOptions } from "@ecom/service";
-import { createOutbox } from "@ecom/events";
+import { createOutbox, type SqlTransaction } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
 import type { NewOrder } from "../domain/place-order.ts";
@@ -66,6 +66,29 @@ const eventFields = { orderId: true, at: true, step: true, status: true, detail:
 
 /** The first timeline entry of every order. */
 export const PLACED_EVENT = { step: "order", status: "PLACED", detail: null } as const;
+
+/** What TRANSITION_SQL returns: the status it found, and the order's facts when it changed it (nulls otherwise). */
+interface TransitionRow {
+  status: OrderStatus;
+  buyerId: string | null;
+  totalAmount: number | null;
+  currency: string | null;
+}
+
+// The change from PENDING and its timeline entry in one statement. `found` reads the statement's snapshot: when the
+// UPDATE waited for a concurrent transaction that changed the order, `found` still says PENDING and `changed` is
+// empty, which transitionIn reports as a concurrent change (as a read-then-conditional-update did).
+const TRANSITION_SQL = `
+WITH found AS (SELECT status::text AS status FROM orders WHERE id = $1::uuid),
+changed AS (
+  UPDATE orders SET status = $2::text::"OrderStatus", updated_at = $5::timestamptz
+  WHERE id = $1::uuid AND status = 'PENDING'
+  RETURNING buyer_id::text AS "buyerId", total_amount AS "totalAmount", currency::text AS currency
+),
+entry AS (
+  INSERT INTO order_events (order_id, at, step, status, detail) SELECT $1::uuid, $5::timestamptz, $3, $2::text, $4 FROM changed
+)
+SELECT found.status, changed."buyerId", changed."totalAmount", changed.currency FROM found LEFT JOIN changed ON true`;
 
 /** The orders outbox: every order placed and every status change is announced in the transaction that makes it. */
 const outbox = createOutbox({ producer: "orders" });
@@ -204,44 +227,63 @@ export class OrdersRepository {
     return this.prisma.$transaction((tx) => OrdersRepository.transitionIn(tx, orderId, transition, at));
   }
 
-  /** {@link OrdersRepository.transition} inside the caller's transaction `tx` (the saga's reply handler). */
+  /**
+   * {@link OrdersRepository.transition} inside the caller's transaction `tx` (the saga's reply handler, on Prisma or
+   * on plain pg). Raw SQL, one statement for the change and its timeline entry (TRANSITION_SQL) and one for its
+   * event: the orchestrator runs it in every checkout's last transition.
+   */
   static async transitionIn(
-    tx: Transaction,
+    tx: SqlTransaction,
     orderId: string,
     transition: OrderTransition,
     at: Date = new Date(),
   ): Promise<TransitionOutcome | null> {
-    const current = await tx.order.findUnique({
-      where: { id: orderId },
-      select: { status: true, buyerId: true, totalAmount: true, currency: true },
-    });
-    if (!current) return null;
-    const outcome = applyTransition(current, transition);
-    if (outcome.kind === "unchanged") return outcome;
-    const updated = await tx.order.updateMany({ where: { id: orderId, status: outcome.from }, data: { status: outcome.to } });
-    if (updated.count !== 1) throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
-    await tx.orderEvent.create({ data: { orderId, at, ...outcome.entry } });
-    const facts = { orderId, buyerId: current.buyerId, totalAmount: current.totalAmount, currency: current.currency };
-    if (outcome.to === "CONFIRMED") {
-      await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: outcome.entry.detail } });
-    } else if (outcome.to === "CANCELLED") {
+    // The domain decides what the change from PENDING (the only state a transition leaves) would be; the statement
+    // makes it only if the order is PENDING, and returns the status it found otherwise, for the domain to judge.
+    const expected = applyTransition({ status: "PENDING" }, transition);
+    if (expected.kind !== "changed") throw new Error(`a ${transition.type} from PENDING changes nothing`);
+    const [row] = await tx.$queryRawUnsafe<TransitionRow[]>(
+      TRANSITION_SQL,
+      orderId,
+      expected.to,
+      expected.entry.step,
+      expected.entry.detail,
+      at.toISOString(),
+    );
+    if (!row) return null;
+    if (row.buyerId === null) {
+      // The statement saw the order PENDING but could not change it: another transaction changed it meanwhile.
+      if (row.status === "PENDING") throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
+      return applyTransition({ status: row.status }, transition);
+    }
+    const facts = { orderId, buyerId: row.buyerId, totalAmount: row.totalAmount!, currency: row.currency! };
+    if (expected.to === "CONFIRMED") {
+      await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: expected.entry.detail } });
+    } else if (expected.to === "CANCELLED") {
       await outbox.write(tx, {
         type: "order.cancelled.v1",
         aggregateId: orderId,
-        payload: { ...facts, reason: outcome.entry.detail ?? "cancelled" },
+        payload: { ...facts, reason: expected.entry.detail ?? "cancelled" },
       });
     }
-    return outcome;
+    return expected;
   }
 
-  /** Appends a timeline entry in `tx` (a saga step or compensation). */
+  /** Appends a timeline entry in `tx` (a saga step or compensation): one raw INSERT, on Prisma or on plain pg. */
   static async appendTimeline(
-    tx: Transaction,
+    tx: SqlTransaction,
     orderId: string,
     entry: { step: string; status: string; detail: string | null },
     at = new Date(),
   ) {
-    await tx.orderEvent.create({ data: { orderId, at, ...entry } });
+    await tx.$executeRawUnsafe(
+      `INSERT INTO order_events (order_id, at, step, status, detail) VALUES ($1::uuid, $2::timestamptz, $3, $4, $5)`,
+      orderId,
+      at.toISOString(),
+      entry.step,
+      entry.status,
+      entry.detail,
+    );
   }
 
   /**
