@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import DataLoader from "dataloader";
 import type { LoaderOptions } from "@ecom/service";
 import { createOutbox, type SqlTransaction } from "@ecom/events";
@@ -90,6 +91,24 @@ entry AS (
 )
 SELECT found.status, changed."buyerId", changed."totalAmount", changed.currency FROM found LEFT JOIN changed ON true`;
 
+// A new order, its items (in the buyer's order) and its first timeline entry (PLACED_EVENT), in one statement; no
+// row when the buyer's idempotency key is taken (the conflicting insert waits for the other transaction to end).
+// The id is made by the caller, as Prisma's @default(uuid()) did.
+const INSERT_ORDER = `
+WITH created AS (
+  INSERT INTO orders (id, buyer_id, status, total_amount, currency, payment_token, idempotency_key, request_hash, created_at, updated_at)
+  VALUES ($1::uuid, $2::uuid, 'PENDING', $3::int, $4, $5, $6, $7, $8::timestamptz, $8::timestamptz)
+  ON CONFLICT (buyer_id, idempotency_key) DO NOTHING
+  RETURNING id, status, created_at
+), items AS (
+  INSERT INTO order_items (order_id, position, product_id, quantity, unit_amount, currency)
+  SELECT created.id, line.position - 1, line.product_id, line.quantity, line.unit_amount, line.currency
+  FROM created, unnest($9::uuid[], $10::int[], $11::int[], $12::text[]) WITH ORDINALITY AS line(product_id, quantity, unit_amount, currency, position)
+), placed AS (
+  INSERT INTO order_events (order_id, at, step, status, detail) SELECT id, $8::timestamptz, '${PLACED_EVENT.step}', '${PLACED_EVENT.status}', NULL FROM created
+)
+SELECT id::text AS id, status::text AS status, created_at AS "createdAt" FROM created`;
+
 /** The orders outbox: every order placed and every status change is announced in the transaction that makes it. */
 const outbox = createOutbox({ producer: "orders" });
 
@@ -143,41 +162,56 @@ export class OrdersRepository {
    * written and that order is returned: the unique index on (buyer_id, idempotency_key) is the arbiter.
    */
   async create(order: NewOrder, now: Date = new Date()): Promise<CreateResult> {
-    const items = order.items.map((item, position) => ({ position, ...item }));
-    try {
-      // One transaction: the order is never visible without its items, its first timeline entry and its event.
-      const created = await this.prisma.$transaction(async (tx) => {
-        const row = await tx.order.create({
-          data: {
-            buyerId: order.buyerId,
-            status: "PENDING",
-            totalAmount: order.totalAmount,
-            currency: order.currency,
-            paymentToken: order.paymentToken,
-            idempotencyKey: order.idempotencyKey,
-            requestHash: order.requestHash,
-            createdAt: now,
-            items: { create: items },
-            events: { create: [{ ...PLACED_EVENT, at: now }] },
-          },
-          select: orderFields,
-        });
-        await outbox.write(tx, {
-          type: "order.placed.v1",
-          aggregateId: row.id,
-          payload: { orderId: row.id, buyerId: row.buyerId, totalAmount: row.totalAmount, currency: row.currency, items: order.items },
-        });
-        await this.onCreated?.(tx, { ...row, paymentToken: order.paymentToken, items: order.items });
-        return row;
+    // One transaction: the order is never visible without its items, its first timeline entry and its event. Raw
+    // SQL (INSERT_ORDER: the order, its items and its first entry in one statement) inside Prisma's transaction, so
+    // that the request's trace keeps its SQL spans.
+    const created = await this.prisma.$transaction(async (tx) => {
+      const [row] = await tx.$queryRawUnsafe<Array<{ id: string; status: OrderStatus; createdAt: Date }>>(
+        INSERT_ORDER,
+        randomUUID(),
+        order.buyerId,
+        order.totalAmount,
+        order.currency,
+        order.paymentToken,
+        order.idempotencyKey,
+        order.requestHash,
+        now.toISOString(),
+        order.items.map((i) => i.productId),
+        order.items.map((i) => i.quantity),
+        order.items.map((i) => i.unitAmount),
+        order.items.map((i) => i.currency),
+      );
+      // The buyer's idempotency key is taken: the insert waited for that transaction to commit, and wrote nothing.
+      if (!row) return null;
+      const record: OrderRecord = {
+        id: row.id,
+        buyerId: order.buyerId,
+        status: row.status,
+        totalAmount: order.totalAmount,
+        currency: order.currency,
+        createdAt: new Date(row.createdAt),
+      };
+      await outbox.write(tx, {
+        type: "order.placed.v1",
+        aggregateId: record.id,
+        payload: {
+          orderId: record.id,
+          buyerId: record.buyerId,
+          totalAmount: record.totalAmount,
+          currency: record.currency,
+          items: order.items,
+        },
       });
+      await this.onCreated?.(tx, { ...record, paymentToken: order.paymentToken, items: order.items });
+      return record;
+    });
+    if (created) {
       return { created: true, order: created, items: order.items.map((i) => ({ ...i })), timeline: [{ ...PLACED_EVENT, at: now }] };
-    } catch (error) {
-      if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") throw error;
-      // The insert waited for the winner's transaction to commit before failing, so its order is visible now.
-      const existing = await this.findByIdempotencyKey(order.buyerId, order.idempotencyKey);
-      if (!existing) throw error;
-      return { created: false, order: existing };
     }
+    // The unique index on (buyer_id, idempotency_key) was the arbiter: the winner's order is committed, hence visible.
+    const existing = await this.findByIdempotencyKey(order.buyerId, order.idempotencyKey);
+    if (!existing) throw new Error(`placeOrder: idempotency key ${order.idempotencyKey} is taken but its order is not visible`);
+    return { created: false, order: existing };
   }
 
   /**
