@@ -4,8 +4,8 @@
  * past its expiry (a checkout that never confirmed, e.g. its orchestrator was down for longer than the TTL).
  */
 import { Queue, Worker } from "bullmq";
+import type { SqlTransaction, TransactionalDatabase } from "@ecom/events";
 import type { Logger } from "@ecom/observability";
-import type { PrismaClient } from "./datasources/prisma.ts";
 import { ReservationsRepository } from "./datasources/reservations.ts";
 
 /** The queue of the expiry jobs. */
@@ -21,7 +21,8 @@ export interface ReservationExpiry {
 
 /** Options of {@link createReservationExpiry}. */
 export interface ReservationExpiryOptions {
-  prisma: PrismaClient;
+  /** The inventory database (the worker's plain pg transactions; a Prisma client works too). */
+  db: TransactionalDatabase<SqlTransaction>;
   redisUrl: string;
   prefix: string;
   logger: Logger;
@@ -37,7 +38,7 @@ export function createReservationExpiry(options: ReservationExpiryOptions): Rese
   async function releaseExpired(): Promise<number> {
     let total = 0;
     for (;;) {
-      const released = await ReservationsRepository.releaseExpired(options.prisma, 100);
+      const released = await ReservationsRepository.releaseExpired(options.db, 100);
       total += released;
       if (released < 100) break;
     }

@@ -4,7 +4,7 @@
  * BullMQ job scheduler) and relays inventory's own events (stock.changed.v1, the reservation replies). Started as its own process beside the subgraph (`npm start`,
  * one Deployment in Kubernetes); several instances may run.
  */
-import { commandQueueName, createWorkerRuntime, eventQueueName } from "@ecom/events";
+import { commandQueueName, createWorkerRuntime, eventQueueName, pgDatabase } from "@ecom/events";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal } from "@ecom/service";
 import { createInventoryHandlers } from "./consumers/catalog.ts";
@@ -26,10 +26,14 @@ const db = createDatabase(env.DATABASE_URL, {
 
 const runtime = createWorkerRuntime({ service: "inventory", env, logger, metrics, db });
 runtime.consume(eventQueueName("inventory"), db.prisma, createInventoryHandlers());
-runtime.consume(commandQueueName("inventory"), db.prisma, createReservationHandlers());
+// The TCC handlers and the expiry are raw SQL (datasources/reservations.ts): on plain pg transactions of the same
+// pool they skip Prisma's interactive-transaction machinery, which cost about six times the CPU of the statements
+// themselves here (bench:saga, README).
+const sql = pgDatabase(db.pool);
+runtime.consume(commandQueueName("inventory"), sql, createReservationHandlers());
 runtime.relay();
 const expiry = createReservationExpiry({
-  prisma: db.prisma,
+  db: sql,
   redisUrl: env.REDIS_URL,
   prefix: env.QUEUE_PREFIX,
   logger,

@@ -6,8 +6,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { pgDatabase, type SqlTransaction } from "@ecom/events";
 import { createTestDatabase, getFreePort, ROOT_DIR, sql, startProcess, type TestDatabase } from "@ecom/testing";
-import { createDatabase, type Database, type Transaction } from "../src/datasources/prisma.ts";
+import { createDatabase, type Database } from "../src/datasources/prisma.ts";
 import { ReservationsRepository } from "../src/datasources/reservations.ts";
 
 const run = inject("testRun");
@@ -36,7 +37,8 @@ describe("TCC stock reservations", { timeout: 120_000 }, () => {
     (
       await sql<{ on_hand: number; reserved: number }>(testDb.url, "SELECT on_hand, reserved FROM stock_items WHERE product_id = $1", [id])
     )[0];
-  const tx = <T>(fn: (t: Transaction) => Promise<T>) => db.prisma.$transaction(fn);
+  // Plain pg transactions, as the worker runs them (src/worker.ts).
+  const tx = <T>(fn: (t: SqlTransaction) => Promise<T>) => pgDatabase(db.pool).$transaction(fn);
   const reserve = (reservationId: string, productId: string, quantity: number, ttlMs = 60_000) =>
     tx((t) => ReservationsRepository.reserve(t, { reservationId, orderId: reservationId, items: [{ productId, quantity }], ttlMs }));
   const cancel = (reservationId: string) =>

@@ -4,7 +4,7 @@
  * events and the saga's commands. Started as its own process beside the subgraph (`npm start`, one Deployment in
  * Kubernetes); several instances may run (saga rows are changed under their row lock).
  */
-import { createWorkerRuntime, eventQueueName } from "@ecom/events";
+import { createWorkerRuntime, eventQueueName, pgDatabase } from "@ecom/events";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { createSagaTimer } from "@ecom/saga";
 import { runUntilSignal } from "@ecom/service";
@@ -25,12 +25,16 @@ const db = createDatabase(env.DATABASE_URL, {
 });
 
 const checkout = createCheckout(checkoutOptionsOf(env), { logger, registry: metrics.registry });
+// The saga's transitions are raw SQL (packages/saga, saga/checkout.ts): run on plain pg transactions of the same
+// pool, they skip Prisma's interactive-transaction machinery, which cost about six times the CPU of the statements
+// themselves here (bench:saga, README).
+const sql = pgDatabase(db.pool);
 const runtime = createWorkerRuntime({ service: "orders", env, logger, metrics, db });
-runtime.consume(eventQueueName("orders"), db.prisma, checkout.handlers());
+runtime.consume(eventQueueName("orders"), sql, checkout.handlers());
 runtime.relay();
 const timer = createSagaTimer({
   orchestrators: [checkout],
-  db: db.prisma,
+  db: sql,
   connection: { url: env.REDIS_URL },
   prefix: env.QUEUE_PREFIX,
   logger,

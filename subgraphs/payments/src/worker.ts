@@ -3,7 +3,7 @@
  * that sends the payments events (payment.captured.v1, payment.declined.v1, payment.refunded.v1, the saga replies). Started as its own process beside the
  * subgraph (`npm start`, one Deployment in Kubernetes); several instances may run.
  */
-import { commandQueueName, createWorkerRuntime } from "@ecom/events";
+import { commandQueueName, createWorkerRuntime, pgDatabase } from "@ecom/events";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { runUntilSignal } from "@ecom/service";
 import { createCheckoutHandlers } from "./consumers/checkout.ts";
@@ -22,7 +22,10 @@ const db = createDatabase(env.DATABASE_URL, {
 });
 
 const runtime = createWorkerRuntime({ service: "payments", env, logger, metrics, db });
-runtime.consume(commandQueueName("payments"), db.prisma, createCheckoutHandlers());
+// The charge and refund are raw SQL (datasources/payments.ts): on plain pg transactions of the same pool they skip
+// Prisma's interactive-transaction machinery, which cost about six times the CPU of the statements themselves here
+// (bench:saga, README).
+runtime.consume(commandQueueName("payments"), pgDatabase(db.pool), createCheckoutHandlers());
 runtime.relay();
 const { url } = await runtime.start();
 logger.info({ url }, "payments worker ready");

@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { commandQueueName } from "@ecom/events";
+import { commandQueueName, pgDatabase } from "@ecom/events";
 import { deliver, makeMessage, twiceShuffled } from "@ecom/events/testing";
 import { createTestDatabase, sql, type TestDatabase } from "@ecom/testing";
 import { createCheckoutHandlers } from "../src/consumers/checkout.ts";
@@ -28,7 +28,8 @@ describe("payments checkout participant", { timeout: 90_000 }, () => {
   const send = (messages: Parameters<typeof deliver>[0]["messages"]) =>
     deliver({
       queue: commandQueueName("payments"),
-      db: db.prisma,
+      // Plain pg transactions, as the worker runs them (src/worker.ts).
+      db: pgDatabase(db.pool),
       handlers: createCheckoutHandlers(),
       redisUrl: run.redisUrl,
       prefix: `${run.redisPrefix}pc${randomBytes(3).toString("hex")}`,

@@ -3,14 +3,13 @@
  * runs in the consumer's transaction (its inbox row makes a redelivered command a no-op) and writes its reply
  * event to the outbox in that same transaction.
  */
-import { createOutbox, type CommandOf, type MessageHandlers } from "@ecom/events";
-import type { Transaction } from "../datasources/prisma.ts";
+import { createOutbox, type CommandOf, type MessageHandlers, type SqlTransaction } from "@ecom/events";
 import { ReservationsRepository } from "../datasources/reservations.ts";
 
 const outbox = createOutbox({ producer: "inventory" });
 
 /** One handler per command inventory handles (packages/events/src/catalogue.ts). */
-export function createReservationHandlers(): MessageHandlers<CommandOf<"inventory">, Transaction> {
+export function createReservationHandlers(): MessageHandlers<CommandOf<"inventory">, SqlTransaction> {
   return {
     "reservation.reserve.v1": async ({ payload: p }, tx, { logger }) => {
       const result = await ReservationsRepository.reserve(tx, p);

@@ -8,11 +8,12 @@
  * so concurrent reservations of the same products wait for each other instead of deadlocking, and the holding
  * UPDATE is conditional (`on_hand - reserved >= n`) besides. The table's CHECKs (0 <= reserved <= on_hand) are the
  * last line: stock can never go negative.
+ *
+ * Raw SQL over any {@link SqlTransaction}: the worker runs these on plain pg transactions (see worker.ts), the tests
+ * on Prisma's. A reservation is read with its lines in one statement, under its row lock.
  */
-import { createOutbox } from "@ecom/events";
+import { createOutbox, type SqlTransaction, type TransactionalDatabase } from "@ecom/events";
 import { availableUnits } from "../domain/stock.ts";
-import type { PrismaClient } from "../generated/prisma/client.ts";
-import type { Transaction } from "./prisma.ts";
 
 /** A line of a reservation. */
 export interface ReservationLine {
@@ -41,7 +42,7 @@ interface StockRow {
   reserved: number;
 }
 
-async function lockStock(tx: Transaction, productIds: string[]): Promise<Map<string, StockRow>> {
+async function lockStock(tx: SqlTransaction, productIds: string[]): Promise<Map<string, StockRow>> {
   const rows = await tx.$queryRawUnsafe<StockRow[]>(
     `SELECT product_id::text AS product_id, on_hand, reserved FROM stock_items WHERE product_id = ANY($1::uuid[]) ORDER BY product_id FOR UPDATE`,
     productIds,
@@ -51,7 +52,7 @@ async function lockStock(tx: Transaction, productIds: string[]): Promise<Map<str
 
 /** Applies a change of (on_hand, reserved) to each line's stock and announces it (stock.changed.v1). */
 async function changeStock(
-  tx: Transaction,
+  tx: SqlTransaction,
   lines: ReservationLine[],
   change: { onHand: -1 | 0 | 1; reserved: -1 | 0 | 1 },
   reason: "reserved" | "released" | "deducted" | "adjusted",
@@ -87,22 +88,27 @@ async function changeStock(
   }
 }
 
-async function linesOf(tx: Transaction, reservationId: string): Promise<ReservationLine[]> {
-  return tx.$queryRawUnsafe<ReservationLine[]>(
-    `SELECT product_id::text AS "productId", quantity FROM reservation_items WHERE reservation_id = $1::uuid ORDER BY product_id`,
-    reservationId,
-  );
+/** A reservation as read under its row lock, with its lines (product order). */
+interface LockedReservation {
+  status: ReservationStatus;
+  expires_at: Date | null;
+  expired: boolean;
+  lines: ReservationLine[];
 }
 
-async function lockReservation(tx: Transaction, id: string) {
-  const [row] = await tx.$queryRawUnsafe<Array<{ status: ReservationStatus; expires_at: Date | null; expired: boolean }>>(
-    `SELECT status::text AS status, expires_at, (expires_at IS NOT NULL AND expires_at <= now()) AS expired FROM reservations WHERE id = $1::uuid FOR UPDATE`,
+async function lockReservation(tx: SqlTransaction, id: string): Promise<LockedReservation | undefined> {
+  const [row] = await tx.$queryRawUnsafe<Array<Omit<LockedReservation, "lines"> & { lines: ReservationLine[] | string }>>(
+    `SELECT r.status::text AS status, r.expires_at, (r.expires_at IS NOT NULL AND r.expires_at <= now()) AS expired,
+       (SELECT COALESCE(json_agg(json_build_object('productId', i.product_id::text, 'quantity', i.quantity) ORDER BY i.product_id), '[]'::json)
+        FROM reservation_items i WHERE i.reservation_id = r.id) AS lines
+     FROM reservations r WHERE r.id = $1::uuid FOR UPDATE OF r`,
     id,
   );
-  return row;
+  if (!row) return undefined;
+  return { ...row, lines: typeof row.lines === "string" ? (JSON.parse(row.lines) as ReservationLine[]) : row.lines };
 }
 
-async function setStatus(tx: Transaction, id: string, status: ReservationStatus, reason: string | null) {
+async function setStatus(tx: SqlTransaction, id: string, status: ReservationStatus, reason: string | null) {
   await tx.$executeRawUnsafe(
     `UPDATE reservations SET status = $2::"ReservationStatus", reason = COALESCE($3, reason), updated_at = now() WHERE id = $1::uuid`,
     id,
@@ -118,21 +124,21 @@ export class ReservationsRepository {
    * reservation). Idempotent: a repeated try answers what the first one did; a try after its cancel is refused.
    */
   static async reserve(
-    tx: Transaction,
+    tx: SqlTransaction,
     input: { reservationId: string; orderId: string; items: ReservationLine[]; ttlMs: number },
   ): Promise<TryResult> {
-    const inserted = await tx.$executeRawUnsafe(
+    const [inserted] = await tx.$queryRawUnsafe<Array<{ expires_at: Date }>>(
       `INSERT INTO reservations (id, order_id, status, expires_at, created_at, updated_at)
        VALUES ($1::uuid, $2::uuid, 'ACTIVE', now() + make_interval(secs => $3::float8 / 1000), now(), now())
-       ON CONFLICT (id) DO NOTHING`,
+       ON CONFLICT (id) DO NOTHING RETURNING expires_at`,
       input.reservationId,
       input.orderId,
       input.ttlMs,
     );
-    if (inserted === 0) {
+    if (!inserted) {
       const existing = (await lockReservation(tx, input.reservationId))!;
       if (existing.status === "ACTIVE" || existing.status === "CONFIRMED") {
-        return { kind: "reserved", expiresAt: new Date(existing.expires_at!), items: await linesOf(tx, input.reservationId) };
+        return { kind: "reserved", expiresAt: new Date(existing.expires_at!), items: existing.lines };
       }
       return {
         kind: "rejected",
@@ -179,15 +185,11 @@ export class ReservationsRepository {
       input.items.map((i) => i.quantity),
     );
     await changeStock(tx, input.items, { onHand: 0, reserved: 1 }, "reserved");
-    const [row] = await tx.$queryRawUnsafe<Array<{ expires_at: Date }>>(
-      `SELECT expires_at FROM reservations WHERE id = $1::uuid`,
-      input.reservationId,
-    );
-    return { kind: "reserved", expiresAt: new Date(row!.expires_at), items: input.items };
+    return { kind: "reserved", expiresAt: new Date(inserted.expires_at), items: input.items };
   }
 
   /** TCC confirm: deducts the held units. Idempotent; refused for a reservation that expired or was cancelled. */
-  static async confirm(tx: Transaction, reservationId: string): Promise<ConfirmResult> {
+  static async confirm(tx: SqlTransaction, reservationId: string): Promise<ConfirmResult> {
     const existing = await lockReservation(tx, reservationId);
     if (!existing) return { kind: "rejected", reason: "cancelled", detail: "no reservation to confirm" };
     switch (existing.status) {
@@ -195,10 +197,10 @@ export class ReservationsRepository {
         return { kind: "confirmed" };
       case "ACTIVE":
         if (existing.expired) {
-          await ReservationsRepository.giveBack(tx, reservationId, "EXPIRED", "expired before its confirm");
+          await ReservationsRepository.giveBack(tx, reservationId, existing.lines, "EXPIRED", "expired before its confirm");
           return { kind: "rejected", reason: "expired", detail: "the reservation expired before it was confirmed" };
         }
-        await changeStock(tx, await linesOf(tx, reservationId), { onHand: -1, reserved: -1 }, "deducted");
+        await changeStock(tx, existing.lines, { onHand: -1, reserved: -1 }, "deducted");
         await setStatus(tx, reservationId, "CONFIRMED", null);
         return { kind: "confirmed" };
       case "EXPIRED":
@@ -217,7 +219,7 @@ export class ReservationsRepository {
    * TCC cancel: gives back what the reservation holds (or, confirmed, what it deducted). Before its try, it leaves
    * a CANCELLED marker that refuses the late try. Idempotent.
    */
-  static async cancel(tx: Transaction, input: { reservationId: string; orderId: string; reason: string }): Promise<CancelResult> {
+  static async cancel(tx: SqlTransaction, input: { reservationId: string; orderId: string; reason: string }): Promise<CancelResult> {
     const marker = await tx.$executeRawUnsafe(
       `INSERT INTO reservations (id, order_id, status, expires_at, reason, created_at, updated_at)
        VALUES ($1::uuid, $2::uuid, 'CANCELLED', NULL, $3, now(), now()) ON CONFLICT (id) DO NOTHING`,
@@ -229,10 +231,10 @@ export class ReservationsRepository {
     const existing = (await lockReservation(tx, input.reservationId))!;
     switch (existing.status) {
       case "ACTIVE":
-        await ReservationsRepository.giveBack(tx, input.reservationId, "RELEASED", input.reason);
+        await ReservationsRepository.giveBack(tx, input.reservationId, existing.lines, "RELEASED", input.reason);
         return { returned: "held" };
       case "CONFIRMED":
-        await changeStock(tx, await linesOf(tx, input.reservationId), { onHand: 1, reserved: 0 }, "adjusted");
+        await changeStock(tx, existing.lines, { onHand: 1, reserved: 0 }, "adjusted");
         await setStatus(tx, input.reservationId, "RELEASED", input.reason);
         return { returned: "deducted" };
       case "RELEASED":
@@ -247,8 +249,14 @@ export class ReservationsRepository {
   }
 
   /** Gives an ACTIVE reservation's held units back (locked by the caller) and sets its final status. */
-  private static async giveBack(tx: Transaction, reservationId: string, status: "RELEASED" | "EXPIRED", reason: string) {
-    await changeStock(tx, await linesOf(tx, reservationId), { onHand: 0, reserved: -1 }, "released");
+  private static async giveBack(
+    tx: SqlTransaction,
+    reservationId: string,
+    lines: ReservationLine[],
+    status: "RELEASED" | "EXPIRED",
+    reason: string,
+  ) {
+    await changeStock(tx, lines, { onHand: 0, reserved: -1 }, "released");
     await setStatus(tx, reservationId, status, reason);
   }
 
@@ -256,23 +264,24 @@ export class ReservationsRepository {
    * Releases up to `limit` ACTIVE reservations past their expiry (the scheduler's job), in one transaction; those
    * another transaction holds are skipped (the next run takes them). Resolves with how many were released.
    */
-  static async releaseExpired(prisma: PrismaClient, limit = 100): Promise<number> {
-    return prisma.$transaction(async (tx) => {
+  static async releaseExpired(db: TransactionalDatabase<SqlTransaction>, limit = 100): Promise<number> {
+    return db.$transaction(async (tx) => {
       const due = await tx.$queryRawUnsafe<Array<{ id: string }>>(
         `SELECT id::text AS id FROM reservations WHERE status = 'ACTIVE' AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
         limit,
       );
       if (due.length === 0) return 0;
-      // Every stock row first, in product order (as tries lock them), so that this never deadlocks with a try.
-      const products = await tx.$queryRawUnsafe<Array<{ product_id: string }>>(
-        `SELECT DISTINCT product_id::text AS product_id FROM reservation_items WHERE reservation_id = ANY($1::uuid[])`,
+      const items = await tx.$queryRawUnsafe<Array<ReservationLine & { reservationId: string }>>(
+        `SELECT reservation_id::text AS "reservationId", product_id::text AS "productId", quantity
+         FROM reservation_items WHERE reservation_id = ANY($1::uuid[]) ORDER BY reservation_id, product_id`,
         due.map((d) => d.id),
       );
-      await lockStock(
-        tx,
-        products.map((p) => p.product_id),
-      );
-      for (const { id } of due) await ReservationsRepository.giveBack(tx, id, "EXPIRED", "expired: released by the scheduler");
+      // Every stock row first, in product order (as tries lock them), so that this never deadlocks with a try.
+      await lockStock(tx, [...new Set(items.map((i) => i.productId))]);
+      for (const { id } of due) {
+        const lines = items.filter((i) => i.reservationId === id).map(({ productId, quantity }) => ({ productId, quantity }));
+        await ReservationsRepository.giveBack(tx, id, lines, "EXPIRED", "expired: released by the scheduler");
+      }
       return due.length;
     });
   }

@@ -1,6 +1,7 @@
+import { randomUUID } from "node:crypto";
 import DataLoader from "dataloader";
 import type { LoaderOptions } from "@ecom/service";
-import { createOutbox } from "@ecom/events";
+import { createOutbox, type SqlTransaction } from "@ecom/events";
 import { isUuid } from "@ecom/service";
 import { applyTransition, type OrderStatus, type OrderTransition, type TransitionOutcome } from "../domain/order-status.ts";
 import type { NewOrder } from "../domain/place-order.ts";
@@ -67,6 +68,47 @@ const eventFields = { orderId: true, at: true, step: true, status: true, detail:
 /** The first timeline entry of every order. */
 export const PLACED_EVENT = { step: "order", status: "PLACED", detail: null } as const;
 
+/** What TRANSITION_SQL returns: the status it found, and the order's facts when it changed it (nulls otherwise). */
+interface TransitionRow {
+  status: OrderStatus;
+  buyerId: string | null;
+  totalAmount: number | null;
+  currency: string | null;
+}
+
+// The change from PENDING and its timeline entry in one statement. `found` reads the statement's snapshot: when the
+// UPDATE waited for a concurrent transaction that changed the order, `found` still says PENDING and `changed` is
+// empty, which transitionIn reports as a concurrent change (as a read-then-conditional-update did).
+const TRANSITION_SQL = `
+WITH found AS (SELECT status::text AS status FROM orders WHERE id = $1::uuid),
+changed AS (
+  UPDATE orders SET status = $2::text::"OrderStatus", updated_at = $5::timestamptz
+  WHERE id = $1::uuid AND status = 'PENDING'
+  RETURNING buyer_id::text AS "buyerId", total_amount AS "totalAmount", currency::text AS currency
+),
+entry AS (
+  INSERT INTO order_events (order_id, at, step, status, detail) SELECT $1::uuid, $5::timestamptz, $3, $2::text, $4 FROM changed
+)
+SELECT found.status, changed."buyerId", changed."totalAmount", changed.currency FROM found LEFT JOIN changed ON true`;
+
+// A new order, its items (in the buyer's order) and its first timeline entry (PLACED_EVENT), in one statement; no
+// row when the buyer's idempotency key is taken (the conflicting insert waits for the other transaction to end).
+// The id is made by the caller, as Prisma's @default(uuid()) did.
+const INSERT_ORDER = `
+WITH created AS (
+  INSERT INTO orders (id, buyer_id, status, total_amount, currency, payment_token, idempotency_key, request_hash, created_at, updated_at)
+  VALUES ($1::uuid, $2::uuid, 'PENDING', $3::int, $4, $5, $6, $7, $8::timestamptz, $8::timestamptz)
+  ON CONFLICT (buyer_id, idempotency_key) DO NOTHING
+  RETURNING id, status, created_at
+), items AS (
+  INSERT INTO order_items (order_id, position, product_id, quantity, unit_amount, currency)
+  SELECT created.id, line.position - 1, line.product_id, line.quantity, line.unit_amount, line.currency
+  FROM created, unnest($9::uuid[], $10::int[], $11::int[], $12::text[]) WITH ORDINALITY AS line(product_id, quantity, unit_amount, currency, position)
+), placed AS (
+  INSERT INTO order_events (order_id, at, step, status, detail) SELECT id, $8::timestamptz, '${PLACED_EVENT.step}', '${PLACED_EVENT.status}', NULL FROM created
+)
+SELECT id::text AS id, status::text AS status, created_at AS "createdAt" FROM created`;
+
 /** The orders outbox: every order placed and every status change is announced in the transaction that makes it. */
 const outbox = createOutbox({ producer: "orders" });
 
@@ -120,41 +162,56 @@ export class OrdersRepository {
    * written and that order is returned: the unique index on (buyer_id, idempotency_key) is the arbiter.
    */
   async create(order: NewOrder, now: Date = new Date()): Promise<CreateResult> {
-    const items = order.items.map((item, position) => ({ position, ...item }));
-    try {
-      // One transaction: the order is never visible without its items, its first timeline entry and its event.
-      const created = await this.prisma.$transaction(async (tx) => {
-        const row = await tx.order.create({
-          data: {
-            buyerId: order.buyerId,
-            status: "PENDING",
-            totalAmount: order.totalAmount,
-            currency: order.currency,
-            paymentToken: order.paymentToken,
-            idempotencyKey: order.idempotencyKey,
-            requestHash: order.requestHash,
-            createdAt: now,
-            items: { create: items },
-            events: { create: [{ ...PLACED_EVENT, at: now }] },
-          },
-          select: orderFields,
-        });
-        await outbox.write(tx, {
-          type: "order.placed.v1",
-          aggregateId: row.id,
-          payload: { orderId: row.id, buyerId: row.buyerId, totalAmount: row.totalAmount, currency: row.currency, items: order.items },
-        });
-        await this.onCreated?.(tx, { ...row, paymentToken: order.paymentToken, items: order.items });
-        return row;
+    // One transaction: the order is never visible without its items, its first timeline entry and its event. Raw
+    // SQL (INSERT_ORDER: the order, its items and its first entry in one statement) inside Prisma's transaction, so
+    // that the request's trace keeps its SQL spans.
+    const created = await this.prisma.$transaction(async (tx) => {
+      const [row] = await tx.$queryRawUnsafe<Array<{ id: string; status: OrderStatus; createdAt: Date }>>(
+        INSERT_ORDER,
+        randomUUID(),
+        order.buyerId,
+        order.totalAmount,
+        order.currency,
+        order.paymentToken,
+        order.idempotencyKey,
+        order.requestHash,
+        now.toISOString(),
+        order.items.map((i) => i.productId),
+        order.items.map((i) => i.quantity),
+        order.items.map((i) => i.unitAmount),
+        order.items.map((i) => i.currency),
+      );
+      // The buyer's idempotency key is taken: the insert waited for that transaction to commit, and wrote nothing.
+      if (!row) return null;
+      const record: OrderRecord = {
+        id: row.id,
+        buyerId: order.buyerId,
+        status: row.status,
+        totalAmount: order.totalAmount,
+        currency: order.currency,
+        createdAt: new Date(row.createdAt),
+      };
+      await outbox.write(tx, {
+        type: "order.placed.v1",
+        aggregateId: record.id,
+        payload: {
+          orderId: record.id,
+          buyerId: record.buyerId,
+          totalAmount: record.totalAmount,
+          currency: record.currency,
+          items: order.items,
+        },
       });
+      await this.onCreated?.(tx, { ...record, paymentToken: order.paymentToken, items: order.items });
+      return record;
+    });
+    if (created) {
       return { created: true, order: created, items: order.items.map((i) => ({ ...i })), timeline: [{ ...PLACED_EVENT, at: now }] };
-    } catch (error) {
-      if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") throw error;
-      // The insert waited for the winner's transaction to commit before failing, so its order is visible now.
-      const existing = await this.findByIdempotencyKey(order.buyerId, order.idempotencyKey);
-      if (!existing) throw error;
-      return { created: false, order: existing };
     }
+    // The unique index on (buyer_id, idempotency_key) was the arbiter: the winner's order is committed, hence visible.
+    const existing = await this.findByIdempotencyKey(order.buyerId, order.idempotencyKey);
+    if (!existing) throw new Error(`placeOrder: idempotency key ${order.idempotencyKey} is taken but its order is not visible`);
+    return { created: false, order: existing };
   }
 
   /**
@@ -204,44 +261,63 @@ export class OrdersRepository {
     return this.prisma.$transaction((tx) => OrdersRepository.transitionIn(tx, orderId, transition, at));
   }
 
-  /** {@link OrdersRepository.transition} inside the caller's transaction `tx` (the saga's reply handler). */
+  /**
+   * {@link OrdersRepository.transition} inside the caller's transaction `tx` (the saga's reply handler, on Prisma or
+   * on plain pg). Raw SQL, one statement for the change and its timeline entry (TRANSITION_SQL) and one for its
+   * event: the orchestrator runs it in every checkout's last transition.
+   */
   static async transitionIn(
-    tx: Transaction,
+    tx: SqlTransaction,
     orderId: string,
     transition: OrderTransition,
     at: Date = new Date(),
   ): Promise<TransitionOutcome | null> {
-    const current = await tx.order.findUnique({
-      where: { id: orderId },
-      select: { status: true, buyerId: true, totalAmount: true, currency: true },
-    });
-    if (!current) return null;
-    const outcome = applyTransition(current, transition);
-    if (outcome.kind === "unchanged") return outcome;
-    const updated = await tx.order.updateMany({ where: { id: orderId, status: outcome.from }, data: { status: outcome.to } });
-    if (updated.count !== 1) throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
-    await tx.orderEvent.create({ data: { orderId, at, ...outcome.entry } });
-    const facts = { orderId, buyerId: current.buyerId, totalAmount: current.totalAmount, currency: current.currency };
-    if (outcome.to === "CONFIRMED") {
-      await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: outcome.entry.detail } });
-    } else if (outcome.to === "CANCELLED") {
+    // The domain decides what the change from PENDING (the only state a transition leaves) would be; the statement
+    // makes it only if the order is PENDING, and returns the status it found otherwise, for the domain to judge.
+    const expected = applyTransition({ status: "PENDING" }, transition);
+    if (expected.kind !== "changed") throw new Error(`a ${transition.type} from PENDING changes nothing`);
+    const [row] = await tx.$queryRawUnsafe<TransitionRow[]>(
+      TRANSITION_SQL,
+      orderId,
+      expected.to,
+      expected.entry.step,
+      expected.entry.detail,
+      at.toISOString(),
+    );
+    if (!row) return null;
+    if (row.buyerId === null) {
+      // The statement saw the order PENDING but could not change it: another transaction changed it meanwhile.
+      if (row.status === "PENDING") throw new Error(`Order ${orderId} changed status concurrently; retry the transition.`);
+      return applyTransition({ status: row.status }, transition);
+    }
+    const facts = { orderId, buyerId: row.buyerId, totalAmount: row.totalAmount!, currency: row.currency! };
+    if (expected.to === "CONFIRMED") {
+      await outbox.write(tx, { type: "order.confirmed.v1", aggregateId: orderId, payload: { ...facts, detail: expected.entry.detail } });
+    } else if (expected.to === "CANCELLED") {
       await outbox.write(tx, {
         type: "order.cancelled.v1",
         aggregateId: orderId,
-        payload: { ...facts, reason: outcome.entry.detail ?? "cancelled" },
+        payload: { ...facts, reason: expected.entry.detail ?? "cancelled" },
       });
     }
-    return outcome;
+    return expected;
   }
 
-  /** Appends a timeline entry in `tx` (a saga step or compensation). */
+  /** Appends a timeline entry in `tx` (a saga step or compensation): one raw INSERT, on Prisma or on plain pg. */
   static async appendTimeline(
-    tx: Transaction,
+    tx: SqlTransaction,
     orderId: string,
     entry: { step: string; status: string; detail: string | null },
     at = new Date(),
   ) {
-    await tx.orderEvent.create({ data: { orderId, at, ...entry } });
+    await tx.$executeRawUnsafe(
+      `INSERT INTO order_events (order_id, at, step, status, detail) VALUES ($1::uuid, $2::timestamptz, $3, $4, $5)`,
+      orderId,
+      at.toISOString(),
+      entry.step,
+      entry.status,
+      entry.detail,
+    );
   }
 
   /**

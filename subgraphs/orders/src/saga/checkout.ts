@@ -11,10 +11,10 @@
  * and every compensation outcome is a timeline entry of the order.
  */
 import type { Registry } from "prom-client";
+import type { SqlTransaction } from "@ecom/events";
 import type { Logger } from "@ecom/observability";
 import { createOrchestrator, defineSaga, type Orchestrator, type SagaReply } from "@ecom/saga";
 import { OrdersRepository, type OnOrderCreated } from "../datasources/orders.ts";
-import type { Transaction } from "../datasources/prisma.ts";
 
 /** What the checkout saga of an order knows (stored with the saga). */
 export interface CheckoutInput {
@@ -67,7 +67,9 @@ const REJECTION_STATUS = {
 
 /** The checkout saga's definition. */
 export function checkoutSaga(options: CheckoutOptions) {
-  return defineSaga<CheckoutInput, Transaction, CheckoutReply>({
+  // Over any SqlTransaction: sagas start in placeOrder's Prisma transaction, and the worker applies the replies on
+  // plain pg transactions (see worker.ts), so every write of the definition is raw SQL.
+  return defineSaga<CheckoutInput, SqlTransaction, CheckoutReply>({
     name: "checkout",
     stepTimeoutMs: options.stepTimeoutMs,
     compensationTimeoutMs: options.compensationTimeoutMs,
@@ -209,7 +211,7 @@ export function checkoutSaga(options: CheckoutOptions) {
 }
 
 /** The checkout orchestrator. */
-export type CheckoutOrchestrator = Orchestrator<CheckoutInput, Transaction, CheckoutReply>;
+export type CheckoutOrchestrator = Orchestrator<CheckoutInput, SqlTransaction, CheckoutReply>;
 
 /** The checkout orchestrator of a process (the subgraph starts sagas, the worker advances them). */
 export function createCheckout(options: CheckoutOptions, deps: { logger: Logger; registry: Registry }): CheckoutOrchestrator {

@@ -8,16 +8,15 @@
  * an advisory lock on the charge key first; a refund that finds no payment leaves a void marker, and a charge that
  * finds the marker is refused, so a late charge can never capture money for a cancelled order.
  */
-import { createOutbox, type CommandOf, type MessageHandlers } from "@ecom/events";
+import { createOutbox, type CommandOf, type MessageHandlers, type SqlTransaction } from "@ecom/events";
 import { errorCodeOf, ErrorCode } from "@ecom/errors";
 import { PaymentsRepository } from "../datasources/payments.ts";
-import type { Transaction } from "../datasources/prisma.ts";
 import { PaymentsService } from "../domain/payments-service.ts";
 
 const outbox = createOutbox({ producer: "payments" });
 
 /** One handler per command payments handles (packages/events/src/catalogue.ts). */
-export function createCheckoutHandlers(): MessageHandlers<CommandOf<"payments">, Transaction> {
+export function createCheckoutHandlers(): MessageHandlers<CommandOf<"payments">, SqlTransaction> {
   return {
     "payment.charge.v1": async ({ payload: p }, tx, { logger }) => {
       const repo = new PaymentsRepository(tx);

@@ -1,8 +1,8 @@
+import { randomUUID } from "node:crypto";
 import DataLoader from "dataloader";
 import type { LoaderOptions } from "@ecom/service";
-import { createOutbox } from "@ecom/events";
+import { createOutbox, type SqlTransaction, type TransactionalDatabase } from "@ecom/events";
 import { isUuid } from "@ecom/service";
-import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 
 /** States of a payment (the GraphQL enum `PaymentStatus`). */
 export type PaymentStatus = "CAPTURED" | "DECLINED" | "REFUNDED";
@@ -69,7 +69,14 @@ export class RefundKeyTakenError extends Error {
 export const isRefundKeyTakenError = (error: unknown): error is RefundKeyTakenError =>
   (error as { brand?: unknown } | null)?.brand === "RefundKeyTakenError";
 
-const isUniqueViolation = (error: unknown) => error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+/**
+ * A unique violation (SQLSTATE 23505), however it arrives: from pg itself (`code`), or through Prisma, which reports
+ * it as P2002 for model queries and as P2010 with the driver's original code for raw ones.
+ */
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  return e?.code === "23505" || e?.code === "P2002" || (e?.code === "P2010" && e.meta?.driverAdapterError?.cause?.originalCode === "23505");
+}
 
 interface PaymentRow {
   id: string;
@@ -85,6 +92,10 @@ interface PaymentRow {
   created_at: Date;
   updated_at: Date;
 }
+
+// Every column of PaymentRow, as raw SQL returns it (ids and enums as text).
+const PAYMENT_COLUMNS = `id::text, order_id::text, buyer_id::text, amount, currency::text, status::text, decline_code,
+  idempotency_key, request_hash, refund_idempotency_key, created_at, updated_at`;
 
 const fromRow = (r: PaymentRow): PaymentRecord => ({
   id: r.id,
@@ -106,40 +117,93 @@ const outbox = createOutbox({ producer: "payments" });
 
 const factsOf = (p: PaymentRecord) => ({ paymentId: p.id, orderId: p.orderId, buyerId: p.buyerId, amount: p.amount, currency: p.currency });
 
-/** Data access of the payments subgraph: payments and their append-only ledger (`payment_events`). */
+/** A ledger row of a payment. */
+export interface PaymentEventRecord {
+  id: string;
+  paymentId: string;
+  fromStatus: PaymentStatus | null;
+  toStatus: PaymentStatus;
+  amount: number;
+  currency: string;
+  idempotencyKey: string;
+  createdAt: Date;
+}
+
+// A payment and its first ledger row, in one statement. Ids are made here, as Prisma's @default(uuid()) did.
+const INSERT_CHARGE = `
+WITH payment AS (
+  INSERT INTO payments (id, order_id, buyer_id, amount, currency, status, decline_code, idempotency_key, request_hash, created_at, updated_at)
+  VALUES ($1::uuid, $2::uuid, $3::uuid, $4::int, $5, $6::text::"PaymentStatus", $7, $8, $9,
+          COALESCE($10::timestamptz, now()), COALESCE($10::timestamptz, now()))
+  RETURNING *
+), ledger AS (
+  INSERT INTO payment_events (id, payment_id, from_status, to_status, amount, currency, idempotency_key, created_at)
+  SELECT $11::uuid, id, NULL, status, amount, currency, idempotency_key, created_at FROM payment
+)
+SELECT ${PAYMENT_COLUMNS} FROM payment`;
+
+// CAPTURED -> REFUNDED and its ledger row, in one statement; no row when the payment is not CAPTURED.
+const REFUND = `
+WITH payment AS (
+  UPDATE payments SET status = 'REFUNDED', refund_idempotency_key = $2, updated_at = now()
+  WHERE id = $1::uuid AND status = 'CAPTURED'
+  RETURNING *
+), ledger AS (
+  INSERT INTO payment_events (id, payment_id, from_status, to_status, amount, currency, idempotency_key, created_at)
+  SELECT $3::uuid, id, 'CAPTURED', 'REFUNDED', amount, currency, $2, now() FROM payment
+)
+SELECT ${PAYMENT_COLUMNS} FROM payment`;
+
+/**
+ * Data access of the payments subgraph: payments and their append-only ledger (`payment_events`). Raw SQL over any
+ * {@link SqlTransaction}: the subgraph passes its Prisma client, the worker a plain pg transaction (see worker.ts:
+ * the saga's charge and refund skip Prisma's interactive-transaction machinery, six times the CPU of the statements
+ * here), tests either.
+ */
 export class PaymentsRepository {
   /**
-   * Over the client, each write is its own transaction; over a transaction (`prisma.$transaction(async (tx) =>
-   * new PaymentsRepository(tx))`: the saga's command handlers), every write joins it, with the handler's inbox row
-   * and reply event.
+   * Over a client that has `$transaction` (the Prisma client), each write is its own transaction; over a
+   * transaction (Prisma's `tx`, or a pg one: the saga's command handlers), every write joins it, with the
+   * handler's inbox row and reply event.
    */
-  constructor(private readonly prisma: PrismaClient | Prisma.TransactionClient) {}
+  constructor(private readonly db: SqlTransaction | (SqlTransaction & TransactionalDatabase<SqlTransaction>)) {}
 
-  private transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
-    const client = this.prisma as Partial<PrismaClient>;
-    return typeof client.$transaction === "function" ? (this.prisma as PrismaClient).$transaction(fn) : fn(this.prisma);
+  private transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    return "$transaction" in this.db && typeof this.db.$transaction === "function" ? this.db.$transaction(fn) : fn(this.db);
+  }
+
+  private async one(query: string, ...values: unknown[]): Promise<PaymentRecord | null> {
+    const [row] = await this.db.$queryRawUnsafe<PaymentRow[]>(query, ...values);
+    return row ? fromRow(row) : null;
   }
 
   /** A void marker: a charge with this key arrives too late and is refused (see ChargeVoid in the schema). */
   async isVoided(idempotencyKey: string): Promise<boolean> {
-    return (await this.prisma.chargeVoid.count({ where: { idempotencyKey } })) > 0;
+    const rows = await this.db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM charge_voids WHERE idempotency_key = $1`, idempotencyKey);
+    return rows.length > 0;
   }
 
   /** Leaves the void marker of a charge that never happened. */
   async void(idempotencyKey: string, orderId: string): Promise<void> {
-    await this.prisma.chargeVoid.createMany({ data: [{ idempotencyKey, orderId }], skipDuplicates: true });
+    await this.db.$executeRawUnsafe(
+      `INSERT INTO charge_voids (idempotency_key, order_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`,
+      idempotencyKey,
+      orderId,
+    );
   }
 
   /** Serializes the saga's commands about one charge key until the transaction ends (transactions only). */
   async lockKey(idempotencyKey: string): Promise<void> {
-    await this.prisma.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${idempotencyKey}))::text`;
+    await this.db.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1))::text`, idempotencyKey);
   }
 
   /** Payments by id, in the order asked (null where missing): one statement for the whole batch. */
   async findByIds(ids: readonly string[]): Promise<Array<PaymentRecord | null>> {
     const valid = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
-    const rows = valid.length ? await this.prisma.payment.findMany({ where: { id: { in: valid } } }) : [];
-    const byId = new Map(rows.map((r) => [r.id, r]));
+    const rows = valid.length
+      ? await this.db.$queryRawUnsafe<PaymentRow[]>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = ANY($1::uuid[])`, valid)
+      : [];
+    const byId = new Map(rows.map((r) => [r.id, fromRow(r)]));
     return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
   }
 
@@ -147,13 +211,13 @@ export class PaymentsRepository {
   async findLatestByOrderIds(orderIds: readonly string[]): Promise<Array<PaymentRecord | null>> {
     const valid = [...new Set(orderIds.filter(isUuid).map((id) => id.toLowerCase()))];
     const rows = valid.length
-      ? await this.prisma.$queryRaw<PaymentRow[]>`
-          SELECT DISTINCT ON (order_id)
-                 id::text, order_id::text, buyer_id::text, amount, currency::text, status::text, decline_code,
-                 idempotency_key, request_hash, refund_idempotency_key, created_at, updated_at
-            FROM payments
-           WHERE order_id = ANY(${valid}::uuid[])
-           ORDER BY order_id, created_at DESC, id DESC`
+      ? await this.db.$queryRawUnsafe<PaymentRow[]>(
+          `SELECT DISTINCT ON (order_id) ${PAYMENT_COLUMNS}
+             FROM payments
+            WHERE order_id = ANY($1::uuid[])
+            ORDER BY order_id, created_at DESC, id DESC`,
+          valid,
+        )
       : [];
     const byOrder = new Map(rows.map((r) => [r.order_id, fromRow(r)]));
     return orderIds.map((id) => byOrder.get(id.toLowerCase()) ?? null);
@@ -161,12 +225,12 @@ export class PaymentsRepository {
 
   /** The payment a charge with this idempotency key created, if any. */
   findByIdempotencyKey(idempotencyKey: string): Promise<PaymentRecord | null> {
-    return this.prisma.payment.findUnique({ where: { idempotencyKey } });
+    return this.one(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE idempotency_key = $1`, idempotencyKey);
   }
 
   /** The payment a refund with this idempotency key refunded, if any. */
   findByRefundKey(refundIdempotencyKey: string): Promise<PaymentRecord | null> {
-    return this.prisma.payment.findUnique({ where: { refundIdempotencyKey } });
+    return this.one(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE refund_idempotency_key = $1`, refundIdempotencyKey);
   }
 
   /**
@@ -177,21 +241,21 @@ export class PaymentsRepository {
   async createCharge(charge: NewCharge, options: { announce?: boolean } = {}): Promise<PaymentRecord> {
     try {
       return await this.transaction(async (tx) => {
-        const payment = await tx.payment.create({
-          data: {
-            ...charge,
-            events: {
-              create: {
-                fromStatus: null,
-                toStatus: charge.status,
-                amount: charge.amount,
-                currency: charge.currency,
-                idempotencyKey: charge.idempotencyKey,
-                ...(charge.createdAt ? { createdAt: charge.createdAt } : {}),
-              },
-            },
-          },
-        });
+        const [row] = await tx.$queryRawUnsafe<PaymentRow[]>(
+          INSERT_CHARGE,
+          randomUUID(),
+          charge.orderId,
+          charge.buyerId,
+          charge.amount,
+          charge.currency,
+          charge.status,
+          charge.declineCode,
+          charge.idempotencyKey,
+          charge.requestHash,
+          charge.createdAt?.toISOString() ?? null,
+          randomUUID(),
+        );
+        const payment = fromRow(row!);
         if (options.announce === false) return payment;
         if (payment.status === "DECLINED") {
           await outbox.write(tx, {
@@ -221,21 +285,9 @@ export class PaymentsRepository {
     if (!isUuid(paymentId)) return null;
     try {
       return await this.transaction(async (tx) => {
-        const [payment] = await tx.payment.updateManyAndReturn({
-          where: { id: paymentId, status: "CAPTURED" },
-          data: { status: "REFUNDED", refundIdempotencyKey },
-        });
-        if (!payment) return null;
-        await tx.paymentEvent.create({
-          data: {
-            paymentId,
-            fromStatus: "CAPTURED",
-            toStatus: "REFUNDED",
-            amount: payment.amount,
-            currency: payment.currency,
-            idempotencyKey: refundIdempotencyKey,
-          },
-        });
+        const [row] = await tx.$queryRawUnsafe<PaymentRow[]>(REFUND, paymentId, refundIdempotencyKey, randomUUID());
+        if (!row) return null;
+        const payment = fromRow(row);
         await outbox.write(tx, { type: "payment.refunded.v1", aggregateId: payment.id, payload: factsOf(payment) });
         return payment;
       });
@@ -246,8 +298,13 @@ export class PaymentsRepository {
   }
 
   /** The ledger of a payment, oldest first. */
-  events(paymentId: string) {
-    return this.prisma.paymentEvent.findMany({ where: { paymentId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  async events(paymentId: string): Promise<PaymentEventRecord[]> {
+    return await this.db.$queryRawUnsafe<PaymentEventRecord[]>(
+      `SELECT id::text, payment_id::text AS "paymentId", from_status::text AS "fromStatus", to_status::text AS "toStatus", amount,
+              currency::text, idempotency_key AS "idempotencyKey", created_at AS "createdAt"
+         FROM payment_events WHERE payment_id = $1::uuid ORDER BY created_at, id`,
+      paymentId,
+    );
   }
 }
 
