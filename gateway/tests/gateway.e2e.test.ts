@@ -4,14 +4,17 @@
  * their part of a response must come back as SUBGRAPH_UNAVAILABLE while the users part still resolves.
  */
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTokenIssuer, loadSigningKey } from "@ecom/auth";
 import { createClient, isGraphQLRequestError, LoginDocument, MeDocument, RegisterDocument, type GraphQLRequestError } from "@ecom/client";
-import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
-import { createTestDatabase, getFreePort, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
-
-const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
+import {
+  createTestDatabase,
+  startService,
+  unreachableSubgraphs,
+  type RunningProcess,
+  type RunningService,
+  type TestDatabase,
+} from "@ecom/testing";
 
 async function rejection(promise: Promise<unknown>): Promise<GraphQLRequestError> {
   try {
@@ -55,51 +58,30 @@ async function post(url: string, query: string, headers: Record<string, string> 
 
 describe("gateway + users subgraph as processes", () => {
   let db: TestDatabase;
-  let users: RunningProcess;
-  let gateway: RunningProcess;
+  let users: RunningService;
+  let gateway: RunningService;
   let usersOrigin: string;
   let gatewayOrigin: string;
   let gatewayUrl: string;
 
   beforeAll(async () => {
     db = await createTestDatabase(inject("testRun"), "users");
-    const [usersPort, gatewayPort] = [await getFreePort(), await getFreePort()];
-    usersOrigin = `http://127.0.0.1:${usersPort}`;
-    gatewayOrigin = `http://127.0.0.1:${gatewayPort}`;
-    gatewayUrl = `${gatewayOrigin}/graphql`;
-
-    users = await startProcess({
-      name: "users",
-      command: TSX,
-      args: ["subgraphs/users/src/index.ts"],
-      cwd: ROOT_DIR,
-      // debug: the per-operation log line (with the correlation id) is written at debug level.
-      env: { NODE_ENV: "test", LOG_LEVEL: "debug", HOST: "127.0.0.1", PORT: String(usersPort), DATABASE_URL: db.url },
-      readyUrl: `${usersOrigin}/health/ready`,
-    });
-
-    // Every other subgraph: a port nothing listens on.
-    const unreachable: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users"))
-      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
-    gateway = await startProcess({
-      name: "gateway",
-      command: TSX,
-      args: ["gateway/src/index.ts"],
-      cwd: ROOT_DIR,
+    // debug: the per-operation log line (with the correlation id) is written at debug level.
+    users = await startService("users", { logLevel: "debug", env: { DATABASE_URL: db.url }, readyPath: "/health/ready" });
+    usersOrigin = users.origin;
+    gateway = await startService("gateway", {
       env: {
-        NODE_ENV: "test",
-        LOG_LEVEL: "info",
-        HOST: "127.0.0.1",
-        PORT: String(gatewayPort),
-        SUBGRAPH_USERS_URL: `${usersOrigin}/graphql`,
+        SUBGRAPH_USERS_URL: users.url,
         JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
         SUBGRAPH_TIMEOUT: "2s",
-        ...unreachable,
+        // Every other subgraph: a port nothing listens on.
+        ...(await unreachableSubgraphs(["users"])),
       },
       // Live, not ready: with most subgraphs unreachable the gateway is (rightly) not ready.
-      readyUrl: `${gatewayOrigin}/health/live`,
+      readyPath: "/health/live",
     });
+    gatewayOrigin = gateway.origin;
+    gatewayUrl = gateway.url;
   });
 
   afterAll(async () => {

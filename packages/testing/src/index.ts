@@ -5,6 +5,8 @@ export type { TestDatabase } from "./database.ts";
 export { startProcess } from "./process.ts";
 export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
+export { readyUrlOf, runSeed, startService, unreachableSubgraphs } from "./services.ts";
+export type { RunningService, ServiceName, StartServiceOptions } from "./services.ts";
 export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
 export type { SubgraphContractSuiteOptions, ContractEntity, StartedSubgraph, GraphQLHttpResult, RequestHeaders } from "./contract.ts";
 export { startSubgraphForTest, buildWithDatabase, graphqlRequest, codesOf, sql, testIdentities } from "./subgraph.ts";
