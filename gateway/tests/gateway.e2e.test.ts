@@ -6,9 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTokenIssuer, loadSigningKey } from "@ecom/auth";
-import { createClient, isGraphQLRequestError, LoginDocument, MeDocument, RegisterDocument, type GraphQLRequestError } from "@ecom/client";
+import { createClient, isGraphQLRequestError, LoginDocument, MeDocument, RegisterDocument } from "@ecom/client";
 import {
   createTestDatabase,
+  rejectionOf,
   startService,
   unreachableSubgraphs,
   type RunningProcess,
@@ -16,15 +17,7 @@ import {
   type TestDatabase,
 } from "@ecom/testing";
 
-async function rejection(promise: Promise<unknown>): Promise<GraphQLRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGraphQLRequestError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the request to fail");
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, isGraphQLRequestError);
 
 /**
  * SIGTERM to the process itself (tsx), which relays it to the node process it runs. Signalling the whole group
@@ -74,6 +67,9 @@ describe("gateway + users subgraph as processes", () => {
         SUBGRAPH_USERS_URL: users.url,
         JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
         SUBGRAPH_TIMEOUT: "2s",
+        // Rate-limit counters and live configuration of this file only: under the default prefix they are shared
+        // with every gateway on the machine (register-ip allows 10 a 10 minutes per address).
+        CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}gateway-e2e:`,
         // Every other subgraph: a port nothing listens on.
         ...(await unreachableSubgraphs(["users"])),
       },

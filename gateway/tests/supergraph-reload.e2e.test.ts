@@ -63,6 +63,9 @@ describe("supergraph hot reload under load", () => {
         SUBGRAPH_USERS_URL: users.url,
         JWKS_URL: `${users.origin}/.well-known/jwks.json`,
         SUBGRAPH_TIMEOUT: "10s",
+        // Rate-limit counters and live configuration of this file only: under the default prefix they are shared
+        // with every gateway on the machine (register-ip allows 10 a 10 minutes per address).
+        CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}reload-e2e:`,
         ...(await unreachableSubgraphs(["users"])),
       },
       readyPath: "/health/live",

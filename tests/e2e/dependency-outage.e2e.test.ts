@@ -122,6 +122,8 @@ describe("Postgres outage under load", () => {
           SUBGRAPH_USERS_URL: usersUrl,
           JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
           SUBGRAPH_TIMEOUT: "20s",
+          // Live configuration of this file only: the default prefix is every gateway's on the machine.
+          CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}outage-e2e:`,
           SUPERGRAPH_WATCH: "false",
           // Registrations under load from one address: the default register rules would refuse them, and rate
           // limiting is not what this test is about (gateway/tests/rate-limit.e2e.test.ts is).

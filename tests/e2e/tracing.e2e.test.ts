@@ -68,6 +68,9 @@ describe("a traced request", () => {
         SUBGRAPH_ORDERS_URL: o.url,
         JWKS_URL: `${u.origin}/.well-known/jwks.json`,
         SUBGRAPH_TIMEOUT: "20s",
+        // Rate-limit counters and live configuration of this file only: under the default prefix they are shared
+        // with every gateway on the machine (register-ip allows 10 a 10 minutes per address).
+        CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}tracing-e2e:`,
         SUPERGRAPH_WATCH: "false",
         ...(await unreachableSubgraphs(["users", "orders"])),
         ...tracingEnv(),

@@ -5,6 +5,7 @@ export type { TestDatabase } from "./database.ts";
 export { startProcess } from "./process.ts";
 export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
+export { rejectionOf } from "./rejection.ts";
 export { readyUrlOf, runSeed, startService, unreachableSubgraphs } from "./services.ts";
 export type { RunningService, ServiceName, StartServiceOptions } from "./services.ts";
 export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
