@@ -2,7 +2,7 @@ export { setupTestRun, teardownTestRun, runDatabaseUrl, newRunPrefix, dropStaleR
 export type { TestRunInfo, SetupTestRunOptions } from "./run.ts";
 export { createTestDatabase } from "./database.ts";
 export type { TestDatabase } from "./database.ts";
-export { startProcess } from "./process.ts";
+export { processesWithEnv, startProcess } from "./process.ts";
 export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
 export { rejectionOf } from "./rejection.ts";
