@@ -8,7 +8,7 @@ export { getFreePort } from "./ports.ts";
 export { rejectionOf } from "./rejection.ts";
 export { readyUrlOf, runSeed, startService, unreachableSubgraphs } from "./services.ts";
 export type { RunningService, ServiceName, StartServiceOptions } from "./services.ts";
-export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
+export { defineSubgraphContractSuite, seededSubgraph, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
 export type { SubgraphContractSuiteOptions, ContractEntity, StartedSubgraph, GraphQLHttpResult, RequestHeaders } from "./contract.ts";
 export { startSubgraphForTest, buildWithDatabase, graphqlRequest, codesOf, sql, testIdentities } from "./subgraph.ts";
 export { TEST_SIGNING_KEYS, signedHeaders, testSubgraphSigning } from "./signing.ts";
