@@ -6,18 +6,16 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { createTokenIssuer, jwksOf, loadSigningKey } from "@ecom/auth";
 import { createLogger } from "@ecom/observability";
 import { registerInstance } from "@ecom/discovery";
 import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
-import { ROOT_DIR, createTestDatabase, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { ROOT_DIR, createTestDatabase, runSeed, startService, type RunningProcess, type TestDatabase } from "@ecom/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-disc-${randomBytes(3).toString("hex")}:`;
 // `first` varies so that in-flight dedup (identical concurrent reads share one subgraph call) does not hide calls.
@@ -31,24 +29,6 @@ let redis: Redis;
 let jwks: http.Server;
 let jwksUrl: string;
 let issueToken: (userId: string) => Promise<string>;
-
-async function readyUrl(proc: RunningProcess, message: string, timeoutMs = 90_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const line of proc.output().split("\n")) {
-      if (!line.includes(message)) continue;
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === message && entry.url) return entry.url;
-      } catch {
-        // partial line
-      }
-    }
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited:\n${proc.output()}`);
-    if (Date.now() > deadline) throw new Error(`${proc.name} not ready:\n${proc.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<number> {
   const startedAt = Date.now();
@@ -65,16 +45,9 @@ interface Instance {
 }
 
 async function startProducts(version = "stable"): Promise<Instance> {
-  const proc = await startProcess({
+  const proc = await startService("products", {
     name: `products-${version}`,
-    command: process.execPath,
-    args: [TSX_CLI, "src/index.ts"],
-    cwd: path.join(ROOT_DIR, "subgraphs", "products"),
     env: {
-      NODE_ENV: "test",
-      LOG_LEVEL: "info",
-      HOST: "127.0.0.1",
-      PORT: "0",
       DATABASE_URL: db.url,
       REDIS_URL: run.redisUrl,
       CONTROL_PLANE_PREFIX: prefix,
@@ -82,23 +55,14 @@ async function startProducts(version = "stable"): Promise<Instance> {
       DISCOVERY_TTL: "3s",
       SERVICE_VERSION: version,
     },
+    onSpawn: (p) => started.push(p),
   });
-  started.push(proc);
-  const url = await readyUrl(proc, "products subgraph ready");
-  return { proc, origin: new URL(url).origin };
+  return { proc, origin: proc.origin };
 }
 
 async function startGateway(): Promise<string> {
-  const proc = await startProcess({
-    name: "gateway",
-    command: process.execPath,
-    args: [TSX_CLI, "gateway/src/index.ts"],
-    cwd: ROOT_DIR,
+  const proc = await startService("gateway", {
     env: {
-      NODE_ENV: "test",
-      LOG_LEVEL: "info",
-      HOST: "127.0.0.1",
-      PORT: "0",
       REDIS_URL: run.redisUrl,
       CONTROL_PLANE_PREFIX: prefix,
       DISCOVERY_MODE: "registry",
@@ -109,9 +73,9 @@ async function startGateway(): Promise<string> {
       // Nothing listens there: every call must go to a registered instance.
       SUBGRAPH_PRODUCTS_URL: "http://127.0.0.1:9/graphql",
     },
+    onSpawn: (p) => started.push(p),
   });
-  started.push(proc);
-  return new URL(await readyUrl(proc, "gateway ready")).origin;
+  return proc.origin;
 }
 
 /** Requests to `/graphql` served by an instance so far (its own metrics). */
@@ -198,14 +162,7 @@ beforeAll(async () => {
   jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`;
   redis = new Redis(run.redisUrl, { maxRetriesPerRequest: 1 });
   db = await createTestDatabase(run, "products");
-  const seed = await startProcess({
-    name: "products seed",
-    command: process.execPath,
-    args: [TSX_CLI, "src/seed.ts"],
-    cwd: path.join(ROOT_DIR, "subgraphs", "products"),
-    env: { NODE_ENV: "test", LOG_LEVEL: "warn", DATABASE_URL: db.url },
-  });
-  expect(await seed.exited).toBe(0);
+  await runSeed("products", db.url);
   gateway = await startGateway();
 });
 

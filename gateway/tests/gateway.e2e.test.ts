@@ -4,24 +4,20 @@
  * their part of a response must come back as SUBGRAPH_UNAVAILABLE while the users part still resolves.
  */
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTokenIssuer, loadSigningKey } from "@ecom/auth";
-import { createClient, isGraphQLRequestError, LoginDocument, MeDocument, RegisterDocument, type GraphQLRequestError } from "@ecom/client";
-import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
-import { createTestDatabase, getFreePort, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { createClient, isGraphQLRequestError, LoginDocument, MeDocument, RegisterDocument } from "@ecom/client";
+import {
+  createTestDatabase,
+  rejectionOf,
+  startService,
+  unreachableSubgraphs,
+  type RunningProcess,
+  type RunningService,
+  type TestDatabase,
+} from "@ecom/testing";
 
-const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
-
-async function rejection(promise: Promise<unknown>): Promise<GraphQLRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGraphQLRequestError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the request to fail");
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, isGraphQLRequestError);
 
 /**
  * SIGTERM to the process itself (tsx), which relays it to the node process it runs. Signalling the whole group
@@ -55,51 +51,33 @@ async function post(url: string, query: string, headers: Record<string, string> 
 
 describe("gateway + users subgraph as processes", () => {
   let db: TestDatabase;
-  let users: RunningProcess;
-  let gateway: RunningProcess;
+  let users: RunningService;
+  let gateway: RunningService;
   let usersOrigin: string;
   let gatewayOrigin: string;
   let gatewayUrl: string;
 
   beforeAll(async () => {
     db = await createTestDatabase(inject("testRun"), "users");
-    const [usersPort, gatewayPort] = [await getFreePort(), await getFreePort()];
-    usersOrigin = `http://127.0.0.1:${usersPort}`;
-    gatewayOrigin = `http://127.0.0.1:${gatewayPort}`;
-    gatewayUrl = `${gatewayOrigin}/graphql`;
-
-    users = await startProcess({
-      name: "users",
-      command: TSX,
-      args: ["subgraphs/users/src/index.ts"],
-      cwd: ROOT_DIR,
-      // debug: the per-operation log line (with the correlation id) is written at debug level.
-      env: { NODE_ENV: "test", LOG_LEVEL: "debug", HOST: "127.0.0.1", PORT: String(usersPort), DATABASE_URL: db.url },
-      readyUrl: `${usersOrigin}/health/ready`,
-    });
-
-    // Every other subgraph: a port nothing listens on.
-    const unreachable: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users"))
-      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
-    gateway = await startProcess({
-      name: "gateway",
-      command: TSX,
-      args: ["gateway/src/index.ts"],
-      cwd: ROOT_DIR,
+    // debug: the per-operation log line (with the correlation id) is written at debug level.
+    users = await startService("users", { logLevel: "debug", env: { DATABASE_URL: db.url }, readyPath: "/health/ready" });
+    usersOrigin = users.origin;
+    gateway = await startService("gateway", {
       env: {
-        NODE_ENV: "test",
-        LOG_LEVEL: "info",
-        HOST: "127.0.0.1",
-        PORT: String(gatewayPort),
-        SUBGRAPH_USERS_URL: `${usersOrigin}/graphql`,
+        SUBGRAPH_USERS_URL: users.url,
         JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
         SUBGRAPH_TIMEOUT: "2s",
-        ...unreachable,
+        // Rate-limit counters and live configuration of this file only: under the default prefix they are shared
+        // with every gateway on the machine (register-ip allows 10 a 10 minutes per address).
+        CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}gateway-e2e:`,
+        // Every other subgraph: a port nothing listens on.
+        ...(await unreachableSubgraphs(["users"])),
       },
       // Live, not ready: with most subgraphs unreachable the gateway is (rightly) not ready.
-      readyUrl: `${gatewayOrigin}/health/live`,
+      readyPath: "/health/live",
     });
+    gatewayOrigin = gateway.origin;
+    gatewayUrl = gateway.url;
   });
 
   afterAll(async () => {

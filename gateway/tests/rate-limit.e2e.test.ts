@@ -7,25 +7,23 @@
  * RATE_LIMIT_E2E_REQUESTS sets the load of the ±1% test (default 1500 requests per algorithm, limit 1000).
  */
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
-import path from "node:path";
 import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
 import { DEFAULT_RATE_LIMIT_RULES, type RateLimitRuleInput } from "@ecom/ratelimit";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
 import {
-  ROOT_DIR,
   createTestDatabase,
+  runSeed,
   startPrivateRedis,
-  startProcess,
+  startService,
   type PrivateRedis,
   type RunningProcess,
+  type RunningService,
   type TestDatabase,
 } from "@ecom/testing";
 import { Redis } from "ioredis";
 import { parseList } from "structured-headers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-rl-${randomBytes(3).toString("hex")}:`;
 const LOAD = Number(process.env["RATE_LIMIT_E2E_REQUESTS"] ?? 1500);
@@ -50,27 +48,9 @@ let db: TestDatabase;
 let redis: Redis;
 let privateRedis: PrivateRedis;
 let users: string;
-let a: RunningProcess & { origin: string };
-let b: RunningProcess & { origin: string };
-let c: RunningProcess & { origin: string };
-
-async function readyUrl(proc: RunningProcess, message: string, timeoutMs = 120_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const line of proc.output().split("\n")) {
-      if (!line.includes(message)) continue;
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === message && entry.url) return entry.url;
-      } catch {
-        // a partial line
-      }
-    }
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited:\n${proc.output()}`);
-    if (Date.now() > deadline) throw new Error(`${proc.name} not ready:\n${proc.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+let a: RunningService;
+let b: RunningService;
+let c: RunningService;
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<{ value: T; ms: number }> {
   const startedAt = Date.now();
@@ -82,26 +62,18 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
   }
 }
 
-async function startGateway(name: string, env: Record<string, string>) {
-  const proc = await startProcess({
+function startGateway(name: string, env: Record<string, string>): Promise<RunningService> {
+  return startService("gateway", {
     name,
-    command: process.execPath,
-    args: [TSX_CLI, "gateway/src/index.ts"],
-    cwd: ROOT_DIR,
     env: {
-      NODE_ENV: "test",
-      LOG_LEVEL: "info",
-      HOST: "127.0.0.1",
-      PORT: "0",
       JWKS_URL: `${users}/.well-known/jwks.json`,
       SUBGRAPH_USERS_URL: `${users}/graphql`,
       SUPERGRAPH_WATCH: "false",
       SUBGRAPH_TIMEOUT: "20s",
       ...env,
     },
+    onSpawn: (p) => started.push(p),
   });
-  started.push(proc);
-  return Object.assign(proc, { origin: new URL(await readyUrl(proc, "gateway ready")).origin });
 }
 
 interface Answer {
@@ -141,24 +113,9 @@ const usersServed = () => metric(users, /^http_request_duration_seconds_count\{[
 beforeAll(async () => {
   redis = new Redis(run.redisUrl, { maxRetriesPerRequest: 1 });
   db = await createTestDatabase(run, "users");
-  const seed = await startProcess({
-    name: "users seed",
-    command: process.execPath,
-    args: [TSX_CLI, "src/seed.ts"],
-    cwd: path.join(ROOT_DIR, "subgraphs", "users"),
-    env: { NODE_ENV: "test", LOG_LEVEL: "warn", DATABASE_URL: db.url },
-  });
-  started.push(seed);
-  expect(await seed.exited).toBe(0);
-  const usersProc = await startProcess({
-    name: "users",
-    command: process.execPath,
-    args: [TSX_CLI, "src/index.ts"],
-    cwd: path.join(ROOT_DIR, "subgraphs", "users"),
-    env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: "0", DATABASE_URL: db.url },
-  });
-  started.push(usersProc);
-  users = new URL(await readyUrl(usersProc, "users subgraph ready")).origin;
+  await runSeed("users", db.url, { onSpawn: (p) => started.push(p) });
+  const usersProc = await startService("users", { env: { DATABASE_URL: db.url }, onSpawn: (p) => started.push(p) });
+  users = usersProc.origin;
   privateRedis = await startPrivateRedis();
   const shared = {
     REDIS_URL: run.redisUrl,

@@ -11,11 +11,8 @@ import path from "node:path";
 import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
-import { createTestDatabase, getFreePort, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { createTestDatabase, ROOT_DIR, startService, unreachableSubgraphs, type RunningService, type TestDatabase } from "@ecom/testing";
 import { DEFAULT_SUPERGRAPH_PATH } from "../src/env.ts";
-
-const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
 
 /** The supergraph of every subgraph folder except `without`. */
 function composeWithout(without: string): string {
@@ -47,8 +44,8 @@ async function until(what: string, predicate: () => Promise<boolean> | boolean, 
 
 describe("supergraph hot reload under load", () => {
   let db: TestDatabase;
-  let users: RunningProcess;
-  let gateway: RunningProcess;
+  let users: RunningService;
+  let gateway: RunningService;
   let dir: string;
   let file: string;
   let gatewayUrl: string;
@@ -58,39 +55,22 @@ describe("supergraph hot reload under load", () => {
     file = path.join(dir, "supergraph.graphql");
     copyFileSync(DEFAULT_SUPERGRAPH_PATH, file);
     db = await createTestDatabase(inject("testRun"), "users");
-    const [usersPort, gatewayPort] = [await getFreePort(), await getFreePort()];
-    const usersOrigin = `http://127.0.0.1:${usersPort}`;
-    users = await startProcess({
-      name: "users",
-      command: TSX,
-      args: ["subgraphs/users/src/index.ts"],
-      cwd: ROOT_DIR,
-      env: { NODE_ENV: "test", LOG_LEVEL: "warn", HOST: "127.0.0.1", PORT: String(usersPort), DATABASE_URL: db.url },
-      readyUrl: `${usersOrigin}/health/ready`,
-    });
-    const unreachable: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users"))
-      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
-    gateway = await startProcess({
-      name: "gateway",
-      command: TSX,
-      args: ["gateway/src/index.ts"],
-      cwd: ROOT_DIR,
+    users = await startService("users", { env: { DATABASE_URL: db.url }, readyPath: "/health/ready" });
+    gateway = await startService("gateway", {
       env: {
-        NODE_ENV: "test",
-        LOG_LEVEL: "info",
-        HOST: "127.0.0.1",
-        PORT: String(gatewayPort),
         SUPERGRAPH_PATH: file,
         SUPERGRAPH_WATCH_INTERVAL: "100ms",
-        SUBGRAPH_USERS_URL: `${usersOrigin}/graphql`,
-        JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
+        SUBGRAPH_USERS_URL: users.url,
+        JWKS_URL: `${users.origin}/.well-known/jwks.json`,
         SUBGRAPH_TIMEOUT: "10s",
-        ...unreachable,
+        // Rate-limit counters and live configuration of this file only: under the default prefix they are shared
+        // with every gateway on the machine (register-ip allows 10 a 10 minutes per address).
+        CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}reload-e2e:`,
+        ...(await unreachableSubgraphs(["users"])),
       },
-      readyUrl: `http://127.0.0.1:${gatewayPort}/health/live`,
+      readyPath: "/health/live",
     });
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+    gatewayUrl = gateway.url;
   });
 
   afterAll(async () => {

@@ -12,28 +12,25 @@
  * no refused one left any row, and retrying the refused ones with their idempotency keys once Postgres is back
  * creates each exactly once.
  */
-import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { devMasterKeyring } from "@ecom/auth";
-import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
 import { bootstrapDatabases, databaseUrlFor, discoverServiceDatabases, parsePgUrl, withPgClient } from "@ecom/db";
-import { createRequire } from "node:module";
 import { demoProducts } from "@ecom/demo-data";
 import {
   createTestDatabase,
   getFreePort,
   ROOT_DIR,
+  runSeed,
   signedHeaders,
   startPrivatePostgres,
-  startProcess,
+  startService,
+  unreachableSubgraphs,
   type PrivatePostgres,
   type RequestHeaders,
   type RunningProcess,
   type TestDatabase,
 } from "@ecom/testing";
-
-const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
 
 interface Answer {
   status: number;
@@ -65,8 +62,6 @@ async function until(
   }
 }
 
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-
 const PLACE_ORDER = "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id items { quantity } } }";
 
 const REGISTER = "mutation ($input: RegisterInput!) { register(input: $input) { token user { id email } } }";
@@ -95,9 +90,7 @@ describe("Postgres outage under load", () => {
     const usersOrigin = `http://127.0.0.1:${usersPort}`;
     usersUrl = `${usersOrigin}/graphql`;
     ordersUrl = `http://127.0.0.1:${ordersPort}/graphql`;
-    const unreachable: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users"))
-      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
+    const unreachable = await unreachableSubgraphs(["users"]);
 
     // Three things at once (a loaded 2-core machine): the private Postgres with users and orders on it, products
     // (prices for placeOrder) on a seeded clone of the shared test Postgres, and the gateway.
@@ -107,15 +100,8 @@ describe("Postgres outage under load", () => {
       databaseUrl = databaseUrlFor("users", { prefix: "ecom_outage", host: "127.0.0.1", port: pg.port });
       ordersDatabaseUrl = databaseUrlFor("orders", { prefix: "ecom_outage", host: "127.0.0.1", port: pg.port });
       await bootstrapDatabases({ adminUrl: pg.adminUrl, services, urlFor: (name) => (name === "users" ? databaseUrl : ordersDatabaseUrl) });
-      const subgraph = (name: "users" | "orders", port: number, env: Record<string, string>) =>
-        startProcess({
-          name,
-          command: TSX,
-          args: [`subgraphs/${name}/src/index.ts`],
-          cwd: ROOT_DIR,
-          env: { NODE_ENV: "test", LOG_LEVEL: "info", HOST: "127.0.0.1", PORT: String(port), ...env },
-          readyUrl: `http://127.0.0.1:${port}/health/ready`,
-        });
+      // Ports picked in advance: the gateway and orders are handed these URLs while users and products boot.
+      const subgraph = (name: "users" | "orders", port: number, env: Record<string, string>) => startService(name, { port, env });
       await Promise.all([
         subgraph("users", usersPort, { DATABASE_URL: databaseUrl }).then((p) => (users = p)),
         subgraph("orders", ordersPort, { DATABASE_URL: ordersDatabaseUrl, PRODUCTS_URL: `http://127.0.0.1:${productsPort}/graphql` }).then(
@@ -125,52 +111,29 @@ describe("Postgres outage under load", () => {
     };
     const productsSide = async () => {
       productsDb = await createTestDatabase(inject("testRun"), "products");
-      const seed = await startProcess({
-        name: "products seed",
-        command: process.execPath,
-        args: [TSX_CLI, "src/seed.ts"],
-        cwd: path.join(ROOT_DIR, "subgraphs", "products"),
-        env: { NODE_ENV: "test", LOG_LEVEL: "warn", DATABASE_URL: productsDb.url },
-      });
-      if ((await seed.exited) !== 0) throw new Error(`products seed failed:\n${seed.output()}`);
-      products = await startProcess({
-        name: "products",
-        command: TSX,
-        args: ["subgraphs/products/src/index.ts"],
-        cwd: ROOT_DIR,
-        env: {
-          NODE_ENV: "test",
-          LOG_LEVEL: "warn",
-          HOST: "127.0.0.1",
-          PORT: String(productsPort),
-          DATABASE_URL: productsDb.url,
-        },
-        readyUrl: `http://127.0.0.1:${productsPort}/health/ready`,
-      });
+      await runSeed("products", productsDb.url);
+      products = await startService("products", { port: productsPort, logLevel: "warn", env: { DATABASE_URL: productsDb.url } });
     };
     const gatewaySide = async () => {
-      gateway = await startProcess({
-        name: "gateway",
-        command: TSX,
-        args: ["gateway/src/index.ts"],
-        cwd: ROOT_DIR,
+      const service = await startService("gateway", {
+        port: gatewayPort,
+        logLevel: "warn",
         env: {
-          NODE_ENV: "test",
-          LOG_LEVEL: "warn",
-          HOST: "127.0.0.1",
-          PORT: String(gatewayPort),
           SUBGRAPH_USERS_URL: usersUrl,
           JWKS_URL: `${usersOrigin}/.well-known/jwks.json`,
           SUBGRAPH_TIMEOUT: "20s",
+          // Live configuration of this file only: the default prefix is every gateway's on the machine.
+          CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}outage-e2e:`,
           SUPERGRAPH_WATCH: "false",
           // Registrations under load from one address: the default register rules would refuse them, and rate
           // limiting is not what this test is about (gateway/tests/rate-limit.e2e.test.ts is).
           RATE_LIMIT: "false",
           ...unreachable,
         },
-        readyUrl: `http://127.0.0.1:${gatewayPort}/health/live`,
+        readyPath: "/health/live",
       });
-      gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+      gateway = service;
+      gatewayUrl = service.url;
     };
     // allSettled: whatever started is in place for afterAll to stop, even when one side failed.
     const failed = (await Promise.allSettled([privateSide(), productsSide(), gatewaySide()])).filter((r) => r.status === "rejected");

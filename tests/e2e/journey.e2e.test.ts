@@ -16,10 +16,9 @@ import {
   ProductDocument,
   RegisterDocument,
   SearchDocument,
-  type GraphQLRequestError,
 } from "@ecom/client";
 import { DEMO_PASSWORD, demoCategories, demoOrders, demoProducts, demoUsers } from "@ecom/demo-data";
-import { signedHeaders, sql } from "@ecom/testing";
+import { rejectionOf, signedHeaders, sql } from "@ecom/testing";
 import { createPlatform, E2E_SIGNING_KEYS } from "./platform.ts";
 
 const userByEmail = (email: string) => demoUsers.find((u) => u.email === email)!;
@@ -31,15 +30,7 @@ const categoryById = new Map(demoCategories.map((c) => [c.id, c]));
 /** alice's first demo order: two lines, CONFIRMED, paid. */
 const aliceOrder = demoOrders.find((o) => o.key === "alice-1")!;
 
-async function rejection(promise: Promise<unknown>): Promise<GraphQLRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGraphQLRequestError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the request to fail");
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, isGraphQLRequestError);
 
 interface OrderJourney {
   order: {

@@ -19,17 +19,21 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { formatKeyring, pairKeyringFromMaster, serviceKeyring, type Keyring } from "@ecom/auth";
 import { createClient, LoginDocument, type Client } from "@ecom/client";
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
-import { createTestDatabase, ROOT_DIR, startProcess, type RunningProcess, type TestDatabase, type TestRunInfo } from "@ecom/testing";
+import {
+  createTestDatabase,
+  ROOT_DIR,
+  runSeed,
+  startService,
+  type RunningProcess,
+  type TestDatabase,
+  type TestRunInfo,
+} from "@ecom/testing";
 
-const TSX_CLI = createRequire(import.meta.url).resolve("tsx/cli");
-
-/** Shared by the gateway and every subgraph: identity headers are trusted only with it. */
 /**
  * The master signing keys of e2e platforms (not the development ones, so the wiring of SIGNING_KEYS is what is
  * tested): the gateway gets them, each subgraph its service keys, orders its K(orders -> products).
@@ -117,62 +121,6 @@ export function parseDbStatements(metricsText: string): number {
   return Number(match[1]);
 }
 
-/** Runs `subgraphs/<name>/src/seed.ts` against `databaseUrl` and waits for it to succeed. */
-async function runSeed(name: SubgraphName, databaseUrl: string, track: (p: RunningProcess) => void): Promise<void> {
-  const seed = await startProcess({
-    name: `${name} seed`,
-    command: process.execPath,
-    args: [TSX_CLI, "src/seed.ts"],
-    cwd: path.join(ROOT_DIR, "subgraphs", name),
-    env: { NODE_ENV: "test", LOG_LEVEL: "warn", DATABASE_URL: databaseUrl },
-  });
-  track(seed);
-  const code = await seed.exited;
-  if (code !== 0) throw new Error(`${name} seed exited with ${code}:\n${seed.output()}`);
-}
-
-/**
- * Waits until `proc` logged `readyMessage` (pino JSON, one object a line) and returns the `url` of that line; fails
- * with the process's output when it exits first or takes longer than `timeoutMs`.
- */
-async function readyUrlOf(proc: RunningProcess, readyMessage: string, timeoutMs = 120_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void proc.exited.then(() => (exited = true));
-  for (;;) {
-    for (const line of proc.output().split("\n")) {
-      if (!line.includes(readyMessage)) continue;
-      try {
-        const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-        if (entry.msg === readyMessage && typeof entry.url === "string") return entry.url;
-      } catch {
-        // a partial line: read again on the next turn
-      }
-    }
-    if (exited) throw new Error(`${proc.name} exited before it was ready. Output:\n${proc.output()}`);
-    if (Date.now() > deadline)
-      throw new Error(`${proc.name} did not log "${readyMessage}" within ${timeoutMs} ms. Output:\n${proc.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Polls `url` until it answers 200. */
-async function waitUntilOk(name: string, url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string;
-  for (;;) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      last = `${res.status} ${await res.text()}`;
-      if (res.ok) return;
-    } catch (error) {
-      last = String(error);
-    }
-    if (Date.now() > deadline) throw new Error(`${name}: ${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /**
  * SIGTERM to the tsx leader (which relays it to the service: a graceful stop), then, after `graceMs`, the
  * whole process group is killed: whatever happens, nothing is left running.
@@ -215,7 +163,7 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     const db = await createTestDatabase(run, name);
     databases.push(db);
     assertRunning();
-    await runSeed(name, db.url, track);
+    await runSeed(name, db.url, { onSpawn: track });
     const env = await extraEnv();
     assertRunning();
     subgraphEnv.set(name, env);
@@ -224,59 +172,35 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
 
   /** Starts the subgraph's process over `db` and waits until it is ready. */
   async function launchSubgraph(name: SubgraphName, db: TestDatabase, env: Record<string, string>): Promise<void> {
-    const proc = track(
-      await startProcess({
-        name,
-        command: process.execPath,
-        args: [TSX_CLI, "src/index.ts"],
-        cwd: path.join(ROOT_DIR, "subgraphs", name),
-        env: {
-          NODE_ENV: "test",
-          LOG_LEVEL: logLevel,
-          HOST: "127.0.0.1",
-          PORT: "0",
-          DATABASE_URL: db.url,
-          // The replay check's nonces live in the run's Redis.
-          REDIS_URL: run.redisUrl,
-          ...signingEnvOf(name),
-          ...env,
-        },
-      }),
-    );
-    const url = await readyUrlOf(proc, `${name} subgraph ready`);
-    const origin = new URL(url).origin;
-    await waitUntilOk(name, `${origin}/health/ready`);
-    subgraphs[name] = { name, origin, url, db, process: proc };
+    const proc = await startService(name, {
+      logLevel,
+      // The replay check's nonces live in the run's Redis.
+      env: { DATABASE_URL: db.url, REDIS_URL: run.redisUrl, ...signingEnvOf(name), ...env },
+      readyPath: "/health/ready",
+      onSpawn: track,
+    });
+    subgraphs[name] = { name, origin: proc.origin, url: proc.url, db, process: proc };
     await startWorker(name, db);
   }
 
   /** Starts the subgraph's worker (when it has one) over the subgraph's database. */
   async function startWorker(name: SubgraphName, db: TestDatabase): Promise<void> {
-    const dir = path.join(ROOT_DIR, "subgraphs", name);
-    if (!existsSync(path.join(dir, "src", "worker.ts"))) return;
+    if (!existsSync(path.join(ROOT_DIR, "subgraphs", name, "src", "worker.ts"))) return;
     assertRunning();
-    const proc = track(
-      await startProcess({
-        name: `${name} worker`,
-        command: process.execPath,
-        args: [TSX_CLI, "src/worker.ts"],
-        cwd: dir,
-        env: {
-          NODE_ENV: "test",
-          LOG_LEVEL: logLevel,
-          HOST: "127.0.0.1",
-          PORT: "0",
-          DATABASE_URL: db.url,
-          REDIS_URL: run.redisUrl,
-          QUEUE_PREFIX: queuePrefix,
-          RELAY_POLL_INTERVAL: "250ms",
-          EVENTS_BACKOFF: "200ms",
-        },
-      }),
-    );
-    const origin = new URL(await readyUrlOf(proc, `${name} worker ready`)).origin;
-    await waitUntilOk(`${name} worker`, `${origin}/health/ready`);
-    workers[name] = { name, origin, process: proc };
+    const proc = await startService(name, {
+      worker: true,
+      logLevel,
+      env: {
+        DATABASE_URL: db.url,
+        REDIS_URL: run.redisUrl,
+        QUEUE_PREFIX: queuePrefix,
+        RELAY_POLL_INTERVAL: "250ms",
+        EVENTS_BACKOFF: "200ms",
+      },
+      readyPath: "/health/ready",
+      onSpawn: track,
+    });
+    workers[name] = { name, origin: proc.origin, process: proc };
   }
 
   const platform: Platform = {
@@ -307,31 +231,23 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
       if (failures.length > 0) throw new Error(`the platform did not start:\n${failures.join("\n\n")}`);
       assertRunning();
 
-      gateway = track(
-        await startProcess({
-          name: "gateway",
-          command: process.execPath,
-          args: [TSX_CLI, "gateway/src/index.ts"],
-          cwd: ROOT_DIR,
-          env: {
-            NODE_ENV: "test",
-            LOG_LEVEL: logLevel,
-            HOST: "127.0.0.1",
-            PORT: "0",
-            SIGNING_KEYS: formatKeyring(E2E_SIGNING_KEYS),
-            JWKS_URL: `${subgraphs.users.origin}/.well-known/jwks.json`,
-            // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
-            SUBGRAPH_TIMEOUT: "20s",
-            // Rate-limit counters of this platform only (other files' gateways share the Redis and the address).
-            RATE_LIMIT_PREFIX: `${queuePrefix}:ratelimit:`,
-            ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphs[name].url])),
-            ...(await options.gatewayEnv?.(subgraphs)),
-          },
-        }),
-      );
-      gatewayOrigin = new URL(await readyUrlOf(gateway, "gateway ready")).origin;
-      // Ready: the gateway reaches every subgraph (each answers its own /health/ready).
-      await waitUntilOk("gateway", `${gatewayOrigin}/health/ready`);
+      const service = await startService("gateway", {
+        logLevel,
+        env: {
+          SIGNING_KEYS: formatKeyring(E2E_SIGNING_KEYS),
+          JWKS_URL: `${subgraphs.users.origin}/.well-known/jwks.json`,
+          // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
+          SUBGRAPH_TIMEOUT: "20s",
+          // Rate-limit counters of this platform only (other files' gateways share the Redis and the address).
+          RATE_LIMIT_PREFIX: `${queuePrefix}:ratelimit:`,
+          ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphs[name].url])),
+          ...(await options.gatewayEnv?.(subgraphs)),
+        },
+        // Ready: the gateway reaches every subgraph (each answers its own /health/ready).
+        readyPath: "/health/ready",
+        onSpawn: (p) => (gateway = track(p)),
+      });
+      gatewayOrigin = service.origin;
     },
 
     stop() {

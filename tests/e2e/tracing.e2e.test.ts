@@ -6,22 +6,19 @@
  * tracing-config unit test.)
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SUBGRAPH_NAMES, subgraphUrlVariable } from "@ecom/config";
 import {
   createTestDatabase,
   getFreePort,
-  ROOT_DIR,
   startOtlpReceiver,
-  startProcess,
+  startService,
+  unreachableSubgraphs,
   type OtlpReceiver,
   type ReceivedSpan,
   type RunningProcess,
+  type RunningService,
   type TestDatabase,
 } from "@ecom/testing";
-
-const TSX = path.join(ROOT_DIR, "node_modules", ".bin", "tsx");
 
 async function post(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
@@ -46,31 +43,16 @@ describe("a traced request", () => {
     OTEL_BSP_SCHEDULE_DELAY: "100",
   });
 
-  async function startSubgraph(
-    name: "users" | "orders",
-    extra: Record<string, string> = {},
-  ): Promise<{ proc: RunningProcess; url: string }> {
+  async function startSubgraph(name: "users" | "orders", extra: Record<string, string> = {}): Promise<RunningService> {
     const db = await createTestDatabase(run, name);
     dbs.push(db);
-    const port = await getFreePort();
-    const proc = await startProcess({
-      name,
-      command: TSX,
-      args: [`subgraphs/${name}/src/index.ts`],
-      cwd: ROOT_DIR,
-      env: {
-        NODE_ENV: "test",
-        LOG_LEVEL: "debug",
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        DATABASE_URL: db.url,
-        ...tracingEnv(),
-        ...extra,
-      },
-      readyUrl: `http://127.0.0.1:${port}/health/ready`,
+    const proc = await startService(name, {
+      logLevel: "debug",
+      env: { DATABASE_URL: db.url, ...tracingEnv(), ...extra },
+      readyPath: "/health/ready",
     });
     processes.push(proc);
-    return { proc, url: `http://127.0.0.1:${port}/graphql` };
+    return proc;
   }
 
   beforeAll(async () => {
@@ -79,34 +61,24 @@ describe("a traced request", () => {
       startSubgraph("users"),
       startSubgraph("orders", { PRODUCTS_URL: `http://127.0.0.1:${await getFreePort()}/graphql` }),
     ]);
-    users = u.proc;
-    const unreachable: Record<string, string> = {};
-    for (const name of SUBGRAPH_NAMES.filter((n) => n !== "users" && n !== "orders"))
-      unreachable[subgraphUrlVariable(name)] = `http://127.0.0.1:${await getFreePort()}/graphql`;
-    const gatewayPort = await getFreePort();
-    processes.push(
-      await startProcess({
-        name: "gateway",
-        command: TSX,
-        args: ["gateway/src/index.ts"],
-        cwd: ROOT_DIR,
-        env: {
-          NODE_ENV: "test",
-          LOG_LEVEL: "info",
-          HOST: "127.0.0.1",
-          PORT: String(gatewayPort),
-          SUBGRAPH_USERS_URL: u.url,
-          SUBGRAPH_ORDERS_URL: o.url,
-          JWKS_URL: `${new URL(u.url).origin}/.well-known/jwks.json`,
-          SUBGRAPH_TIMEOUT: "20s",
-          SUPERGRAPH_WATCH: "false",
-          ...unreachable,
-          ...tracingEnv(),
-        },
-        readyUrl: `http://127.0.0.1:${gatewayPort}/health/live`,
-      }),
-    );
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}/graphql`;
+    users = u;
+    const gateway = await startService("gateway", {
+      env: {
+        SUBGRAPH_USERS_URL: u.url,
+        SUBGRAPH_ORDERS_URL: o.url,
+        JWKS_URL: `${u.origin}/.well-known/jwks.json`,
+        SUBGRAPH_TIMEOUT: "20s",
+        // Rate-limit counters and live configuration of this file only: under the default prefix they are shared
+        // with every gateway on the machine (register-ip allows 10 a 10 minutes per address).
+        CONTROL_PLANE_PREFIX: `${inject("testRun").redisPrefix}tracing-e2e:`,
+        SUPERGRAPH_WATCH: "false",
+        ...(await unreachableSubgraphs(["users", "orders"])),
+        ...tracingEnv(),
+      },
+      readyPath: "/health/live",
+    });
+    processes.push(gateway);
+    gatewayUrl = gateway.url;
   });
 
   afterAll(async () => {

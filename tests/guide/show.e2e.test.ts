@@ -5,12 +5,11 @@
  * The breaker show kills a subgraph (npm start restarts it): it runs last.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { deleteRedisKeys, ROOT_DIR } from "@ecom/testing";
+import { deleteRedisKeys, processesWithEnv, ROOT_DIR } from "@ecom/testing";
 
 const TSX = createRequire(import.meta.url).resolve("tsx/cli");
 
@@ -31,20 +30,6 @@ function run(args: string[], env: Record<string, string>): Started {
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return { child, output: () => stripVTControlCharacters(out), exited };
-}
-
-/** Pids of processes whose environment contains `needle` (whatever is left of the platform, however started). */
-function processesWithEnv(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(needle)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return pids;
 }
 
 /** True when nothing listens on `port` now. */

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { getFreePort } from "@ecom/testing";
+import { getFreePort, processesWithEnv } from "@ecom/testing";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const tsx = createRequire(import.meta.url).resolve("tsx/cli");
@@ -47,20 +47,6 @@ function cmdlineOf(pid: number): string {
 async function gql(url: string, query: string): Promise<{ data?: unknown; errors?: Array<{ extensions?: { code?: string } }> }> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
   return (await res.json()) as { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> };
-}
-
-/** Pids of processes whose environment contains `needle` (finds orphans however they were started). */
-function processesWithEnv(needle: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(needle)) pids.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
 }
 
 describe("npm start", () => {

@@ -1,3 +1,4 @@
+import { rejectionOf } from "@ecom/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   CategoriesDocument,
@@ -6,7 +7,6 @@ import {
   ProductsDocument,
   createClient,
   isGraphQLRequestError,
-  type GraphQLRequestError,
   type MeQuery,
 } from "../src/index.ts";
 
@@ -24,15 +24,7 @@ function stubFetch(status: number, body: unknown, contentType = "application/jso
   return { fetch, calls };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<GraphQLRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGraphQLRequestError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, isGraphQLRequestError);
 
 const url = "http://gateway.test/graphql";
 

@@ -2,7 +2,13 @@ import { createRequestSigner, devMasterKeyring, memoryNonceStore, pairKeyringFro
 import { randomBytes } from "node:crypto";
 import { createRegistryWatcher, schemaVersionOf } from "@ecom/discovery";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { advertisedUrl, commonSubgraphOptions, createSubgraphServer, registrationFromEnv } from "@ecom/service";
+import {
+  advertisedUrl,
+  commonSubgraphOptions,
+  createSubgraphServer,
+  registrationFromEnv,
+  type SelfRegistrationOptions,
+} from "@ecom/service";
 import { parse, print } from "graphql";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -18,6 +24,21 @@ const typeDefs = parse(`
   type Query { hello: String }
 `);
 
+/** A one-field subgraph named products, registering itself as `registration` says. */
+function helloServer(registration: SelfRegistrationOptions) {
+  return createSubgraphServer({
+    name: "products",
+    typeDefs,
+    resolvers: { Query: { hello: () => "hi" } },
+    logger,
+    metrics: createMetrics({ service: "products", defaultMetrics: false }),
+    checks: [],
+    signing: { keys: serviceKeyring(devMasterKeyring(), "products"), nonces: memoryNonceStore() },
+    createLoaders: () => ({}),
+    registration,
+  });
+}
+
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
@@ -31,17 +52,7 @@ describe("subgraph self-registration", () => {
     const prefix = `${run.redisPrefix}selfreg-${randomBytes(3).toString("hex")}:`;
     const watcher = createRegistryWatcher({ redis, prefix, logger, resyncIntervalMs: 60_000 });
     await watcher.start();
-    const server = await createSubgraphServer({
-      name: "products",
-      typeDefs,
-      resolvers: { Query: { hello: () => "hi" } },
-      logger,
-      metrics: createMetrics({ service: "products", defaultMetrics: false }),
-      checks: [],
-      signing: { keys: serviceKeyring(devMasterKeyring(), "products"), nonces: memoryNonceStore() },
-      createLoaders: () => ({}),
-      registration: { redisUrl: run.redisUrl, prefix, version: "v2", buildVersion: "abc", tags: { zone: "a" } },
-    });
+    const server = await helloServer({ redisUrl: run.redisUrl, prefix, version: "v2", buildVersion: "abc", tags: { zone: "a" } });
     const { port } = await server.listen(0, "127.0.0.1");
     try {
       await until(() => watcher.instances("products").length === 1, "the registration");
@@ -111,17 +122,7 @@ describe("subgraph self-registration", () => {
   });
 
   it("fails to start with a message naming the fix when the registry is unreachable", async () => {
-    const server = await createSubgraphServer({
-      name: "products",
-      typeDefs,
-      resolvers: { Query: { hello: () => "hi" } },
-      logger,
-      metrics: createMetrics({ service: "products", defaultMetrics: false }),
-      checks: [],
-      signing: { keys: serviceKeyring(devMasterKeyring(), "products"), nonces: memoryNonceStore() },
-      createLoaders: () => ({}),
-      registration: { redisUrl: "redis://127.0.0.1:1/0", prefix: "nowhere:" },
-    });
+    const server = await helloServer({ redisUrl: "redis://127.0.0.1:1/0", prefix: "nowhere:" });
     try {
       await expect(server.listen(0, "127.0.0.1")).rejects.toThrow(
         /Cannot register products in the service registry .*DISCOVERY_MODE=static/,

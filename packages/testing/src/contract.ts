@@ -13,7 +13,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { composeServices } from "@apollo/composition";
 import { Kind, parse, type DefinitionNode, type DocumentNode, type FieldNode, type OperationDefinitionNode } from "graphql";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createTestDatabase } from "./database.ts";
 import { ROOT_DIR } from "./run.ts";
 import { signedHeaders } from "./signing.ts";
 
@@ -60,6 +61,37 @@ export interface SubgraphContractSuiteOptions {
    * @default signedHeaders(name) (anonymous, test keys)
    */
   headers?: RequestHeaders;
+}
+
+/**
+ * The usual `start` of {@link defineSubgraphContractSuite}: a clone of the subgraph's test database, filled by
+ * `seed` (the entities' data), with the subgraph started over it by `start`; its `stop` stops the subgraph, then
+ * drops the database (also when `start` fails).
+ *
+ * @example defineSubgraphContractSuite({ name: "products", start: seededSubgraph("products", seed, startProducts), entities })
+ */
+export function seededSubgraph(
+  name: string,
+  seed: (databaseUrl: string) => Promise<unknown>,
+  start: (databaseUrl: string) => Promise<{ url: string } & AsyncDisposable>,
+): () => Promise<StartedSubgraph> {
+  return async () => {
+    const db = await createTestDatabase(inject("testRun"), name);
+    try {
+      await seed(db.url);
+      const api = await start(db.url);
+      return {
+        url: api.url,
+        stop: async () => {
+          await api[Symbol.asyncDispose]();
+          await db.drop();
+        },
+      };
+    } catch (error) {
+      await db.drop();
+      throw error;
+    }
+  };
 }
 
 /**

@@ -2,10 +2,13 @@ export { setupTestRun, teardownTestRun, runDatabaseUrl, newRunPrefix, dropStaleR
 export type { TestRunInfo, SetupTestRunOptions } from "./run.ts";
 export { createTestDatabase } from "./database.ts";
 export type { TestDatabase } from "./database.ts";
-export { startProcess } from "./process.ts";
+export { processesWithEnv, startProcess } from "./process.ts";
 export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
-export { defineSubgraphContractSuite, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
+export { rejectionOf } from "./rejection.ts";
+export { readyUrlOf, runSeed, startService, unreachableSubgraphs } from "./services.ts";
+export type { RunningService, ServiceName, StartServiceOptions } from "./services.ts";
+export { defineSubgraphContractSuite, seededSubgraph, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";
 export type { SubgraphContractSuiteOptions, ContractEntity, StartedSubgraph, GraphQLHttpResult, RequestHeaders } from "./contract.ts";
 export { startSubgraphForTest, buildWithDatabase, graphqlRequest, codesOf, sql, testIdentities } from "./subgraph.ts";
 export { TEST_SIGNING_KEYS, signedHeaders, testSubgraphSigning } from "./signing.ts";

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Options of {@link startProcess}. */
 export interface StartProcessOptions {
@@ -134,4 +135,22 @@ export async function startProcess(options: StartProcessOptions): Promise<Runnin
     }
   }
   return handle;
+}
+
+/**
+ * Pids of the processes whose environment contains `needle` (e.g. `DATABASE_PREFIX=<this test's>`), from /proc:
+ * finds what a test started however it was started, also orphans that left its process group. This process is
+ * never among them; processes of other users (unreadable) are skipped.
+ */
+export function processesWithEnv(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, "latin1").includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
 }

@@ -1,8 +1,7 @@
 /** The notifications subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
 import { demoUsers } from "@ecom/demo-data";
-import { createTestDatabase, defineSubgraphContractSuite, signedHeaders } from "@ecom/testing";
-import { inject } from "vitest";
+import { defineSubgraphContractSuite, seededSubgraph, signedHeaders } from "@ecom/testing";
 import { seed } from "../src/seed.ts";
 import { startNotifications } from "./support.ts";
 
@@ -10,18 +9,7 @@ const alice = demoUsers[0]!;
 
 defineSubgraphContractSuite({
   name: "notifications",
-  start: async () => {
-    const db = await createTestDatabase(inject("testRun"), "notifications");
-    await seed(db.url);
-    const api = await startNotifications(db.url);
-    return {
-      url: api.url,
-      stop: async () => {
-        await api[Symbol.asyncDispose]();
-        await db.drop();
-      },
-    };
-  },
+  start: seededSubgraph("notifications", seed, startNotifications),
   // User.notifications is self only: the suite asks as the user.
   headers: signedHeaders("notifications", { userId: alice.id, role: "CUSTOMER" }),
   // notifications only extends User: any user id resolves (to an empty list for anyone but the caller).

@@ -1,8 +1,7 @@
 /** The orders subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
 import { demoOrders } from "@ecom/demo-data";
-import { createTestDatabase, defineSubgraphContractSuite, getFreePort, signedHeaders } from "@ecom/testing";
-import { inject } from "vitest";
+import { defineSubgraphContractSuite, getFreePort, seededSubgraph, signedHeaders } from "@ecom/testing";
 import { seed } from "../src/seed.ts";
 import { startOrders } from "./support.ts";
 
@@ -10,19 +9,8 @@ const order = demoOrders[0]!;
 
 defineSubgraphContractSuite({
   name: "orders",
-  start: async () => {
-    const db = await createTestDatabase(inject("testRun"), "orders");
-    await seed(db.url);
-    // Reads never ask products (only placeOrder does, for prices): nothing needs to listen there.
-    const api = await startOrders(db.url, `http://127.0.0.1:${await getFreePort()}/graphql`);
-    return {
-      url: api.url,
-      stop: async () => {
-        await api[Symbol.asyncDispose]();
-        await db.drop();
-      },
-    };
-  },
+  // Reads never ask products (only placeOrder does, for prices): nothing needs to listen there.
+  start: seededSubgraph("orders", seed, async (url) => startOrders(url, `http://127.0.0.1:${await getFreePort()}/graphql`)),
   // An order and a user's orders are visible to the buyer (or an ADMIN) only: the suite asks as the buyer.
   headers: signedHeaders("orders", { userId: order.buyerId, role: "CUSTOMER" }),
   entities: [

@@ -1,8 +1,7 @@
 /** The payments subgraph keeps the federation contract (packages/testing/src/contract.ts). */
 import { randomUUID } from "node:crypto";
 import { demoOrders } from "@ecom/demo-data";
-import { createTestDatabase, defineSubgraphContractSuite, signedHeaders } from "@ecom/testing";
-import { inject } from "vitest";
+import { defineSubgraphContractSuite, seededSubgraph, signedHeaders } from "@ecom/testing";
 import { seed } from "../src/seed.ts";
 import { sql, startPayments } from "./support.ts";
 
@@ -13,21 +12,16 @@ const paymentKey = { id: "" };
 
 defineSubgraphContractSuite({
   name: "payments",
-  start: async () => {
-    const db = await createTestDatabase(inject("testRun"), "payments");
-    await seed(db.url);
-    const [payment] = await sql<{ id: string }>(db.url, "SELECT id::text AS id FROM payments WHERE order_id = $1", [order.id]);
-    if (!payment) throw new Error(`the seed charged no payment for demo order ${order.key}`);
-    paymentKey.id = payment.id;
-    const api = await startPayments(db.url);
-    return {
-      url: api.url,
-      stop: async () => {
-        await api[Symbol.asyncDispose]();
-        await db.drop();
-      },
-    };
-  },
+  start: seededSubgraph(
+    "payments",
+    async (url) => {
+      await seed(url);
+      const [payment] = await sql<{ id: string }>(url, "SELECT id::text AS id FROM payments WHERE order_id = $1", [order.id]);
+      if (!payment) throw new Error(`the seed charged no payment for demo order ${order.key}`);
+      paymentKey.id = payment.id;
+    },
+    startPayments,
+  ),
   // A payment is visible to the order's buyer (or an ADMIN) only: the suite asks as the buyer.
   headers: signedHeaders("payments", { userId: order.buyerId, role: "CUSTOMER" }),
   entities: [

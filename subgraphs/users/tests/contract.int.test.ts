@@ -4,9 +4,9 @@ import { readFileSync } from "node:fs";
 import { loadSigningKey, serviceKeyring } from "@ecom/auth";
 import { demoUsers } from "@ecom/demo-data";
 import { createLogger, createMetrics } from "@ecom/observability";
-import { compareSubgraphTypes, createTestDatabase, defineSubgraphContractSuite, signedHeaders, TEST_SIGNING_KEYS } from "@ecom/testing";
+import { compareSubgraphTypes, defineSubgraphContractSuite, seededSubgraph, signedHeaders, TEST_SIGNING_KEYS } from "@ecom/testing";
 import { parse } from "graphql";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/datasources/prisma.ts";
 import { seed } from "../src/seed.ts";
 import { createServer } from "../src/server.ts";
@@ -15,10 +15,8 @@ const alice = demoUsers[0]!;
 
 defineSubgraphContractSuite({
   name: "users",
-  start: async () => {
-    const testDb = await createTestDatabase(inject("testRun"), "users");
-    await seed(testDb.url);
-    const db = createDatabase(testDb.url);
+  start: seededSubgraph("users", seed, async (url) => {
+    const db = createDatabase(url);
     const server = await createServer({
       env: {
         NODE_ENV: "test",
@@ -32,16 +30,14 @@ defineSubgraphContractSuite({
       db,
       signingKey: await loadSigningKey(),
     });
-    const { url } = await server.listen(0, "127.0.0.1");
     return {
-      url,
-      stop: async () => {
+      url: (await server.listen(0, "127.0.0.1")).url,
+      [Symbol.asyncDispose]: async () => {
         await server.stop();
         await db.close();
-        await testDb.drop();
       },
     };
-  },
+  }),
   entities: [{ typename: "User", key: { id: alice.id }, missingKey: { id: randomUUID() }, fields: "id email name role createdAt" }],
   // A user is visible to themself and ADMINs only: the suite asks as an ADMIN.
   headers: signedHeaders("users", { userId: randomUUID(), role: "ADMIN" }),
