@@ -1,11 +1,12 @@
 import { devMasterKeyring } from "@ecom/auth";
 import { createSigning } from "../src/fetch/sign.ts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger, createMetrics } from "@ecom/observability";
 import { dedupKey } from "../src/fetch/dedup.ts";
 import { SubgraphCallPath } from "../src/fetch/pipeline.ts";
 import { judgeError, judgeResponse, parseRetryAfter } from "../src/fetch/resilience.ts";
-import { BufferedResponse } from "../src/fetch/transport.ts";
+import http from "node:http";
+import { BufferedResponse, createUndiciTransport } from "../src/fetch/transport.ts";
 import {
   ACCOUNTS_SDL,
   CATALOG_SDL,
@@ -63,6 +64,75 @@ describe("what an answer means to the call path", () => {
     expect(dedupKey("http://a/graphql", init("u1", "r1"))).toBe(dedupKey("http://a/graphql", init("u1", "r2")));
     expect(dedupKey("http://a/graphql", init("u1", "r1"))).not.toBe(dedupKey("http://a/graphql", init("u2", "r1")));
     expect(dedupKey("http://a/graphql", init("u1", "r1"))).not.toBe(dedupKey("http://b/graphql", init("u1", "r1")));
+  });
+});
+
+describe("the undici transport", () => {
+  let server: http.Server;
+  let base: string;
+  const hold = new Set<http.ServerResponse>();
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        if (req.url === "/hang") return void hold.add(res);
+        res.setHeader("content-type", "application/json");
+        res.setHeader("x-echo-user", String(req.headers["x-user-id"]));
+        res.setHeader("set-cookie", ["a=1", "b=2"]);
+        res.statusCode = req.url === "/unavailable" ? 503 : 200;
+        if (req.url === "/bom") return void res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"bom":true}')]));
+        // Several chunks, with a multi-byte character split across two of them.
+        const text = JSON.stringify({ echo: body, text: "é".repeat(5000) });
+        const bytes = Buffer.from(text);
+        res.write(bytes.subarray(0, 4001));
+        setTimeout(() => res.end(bytes.subarray(4001)), 5);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    for (const res of hold) res.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("reads a whole answer: status, headers and a body in several chunks, readable more than once", async () => {
+    const transport = createUndiciTransport();
+    try {
+      const response = await transport.fetch(`${base}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-user-id": "u1" },
+        body: '{"query":"{ me { id } }"}',
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("X-Echo-User")).toBe("u1");
+      expect(response.headers.get("set-cookie")).toBe("a=1, b=2");
+      const parsed = (await response.json()) as { echo: string; text: string };
+      expect(parsed).toEqual({ echo: '{"query":"{ me { id } }"}', text: "é".repeat(5000) });
+      expect(await response.clone().text()).toBe(await response.text());
+      expect((await transport.fetch(`${base}/unavailable`, { method: "POST", body: "{}" })).status).toBe(503);
+      expect(await (await transport.fetch(`${base}/bom`, { method: "POST", body: "{}" })).json()).toEqual({ bom: true });
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it("is cancelled by its signal, before the call is sent and while it waits for the answer", async () => {
+    const transport = createUndiciTransport();
+    try {
+      const gone = new Error("client disconnected");
+      await expect(transport.fetch(`${base}/graphql`, { method: "POST", body: "{}", signal: AbortSignal.abort(gone) })).rejects.toBe(gone);
+      const controller = new AbortController();
+      const pending = transport.fetch(`${base}/hang`, { method: "POST", body: "{}", signal: controller.signal });
+      await vi.waitFor(() => expect(hold.size).toBe(1));
+      controller.abort(gone);
+      await expect(pending).rejects.toBe(gone);
+      // The pool is still usable afterwards.
+      expect((await transport.fetch(`${base}/graphql`, { method: "POST", body: "{}" })).status).toBe(200);
+    } finally {
+      await transport.close();
+    }
   });
 });
 

@@ -29,7 +29,7 @@ import { formatKeyring, generateMasterKey, pairKeyringFromMaster, parseKeyring, 
 import { SUBGRAPH_NAMES, subgraphUrlVariable, type SubgraphName } from "@ecom/config";
 import { DEFAULT_RATE_LIMIT_RULES } from "@ecom/ratelimit";
 import { GATEWAY_NODE_OPTIONS } from "../topology.ts";
-import { summarizeProfile } from "./profile.ts";
+import { summarizeProfile, type ProfileWindow } from "./profile.ts";
 import { measure, type RunResult } from "./load.ts";
 import { startBenchProcess, readyUrl, waitUntilOk, type BenchProcess } from "./processes.ts";
 import { createBenchSigner } from "./targets/signing.ts";
@@ -398,13 +398,18 @@ async function main(): Promise<void> {
   for (const target of targets) for (const query of queryIds) await runOne(target, query, warmupSeconds);
 
   const samples: Sample[] = [];
+  // When each gateway was measured (monotonic µs, the CPU profiles' clock): its profile is read inside these.
+  const windows = new Map<TargetId, ProfileWindow[]>();
+  const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
   const total = rounds * targets.length * queryIds.length;
   for (let round = 0; round < rounds; round++) {
     // Rotate the order every round: no gateway always runs first (or right after the same neighbour).
     const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
     for (const target of order) {
       for (const query of queryIds) {
+        const from = monotonicMicros();
         const result = await runOne(target, query, durationSeconds);
+        windows.set(target.id, [...(windows.get(target.id) ?? []), { from, to: monotonicMicros() }]);
         samples.push({ target: target.id, query, round, result });
         process.stdout.write(
           `    [${samples.length}/${total}] round ${round + 1} ${TARGETS[target.id].padEnd(28)} ${query.padEnd(8)} ${result.rps.toFixed(0).padStart(6)} rps  p99 ${result.p99.toFixed(1).padStart(6)} ms  cpu ${result.cpuCores.toFixed(2)}  subgraph req/resp ${result.subgraphRequestsPerResponse.toFixed(2)}${result.wrong ? `  WRONG ${result.wrong}` : ""}\n`,
@@ -443,7 +448,7 @@ async function main(): Promise<void> {
       const largest = files.map((f) => path.join(dir, f)).sort((x, y) => statSync(y).size - statSync(x).size)[0];
       if (largest)
         process.stdout.write(
-          `\nCPU profile of ${TARGETS[target.id]}: ${largest}\n${summarizeProfile(JSON.parse(readFileSync(largest, "utf8")))}\n`,
+          `\nCPU profile of ${TARGETS[target.id]}: ${largest}\n${summarizeProfile(JSON.parse(readFileSync(largest, "utf8")), { windows: windows.get(target.id) ?? [] })}\n`,
         );
     }
   }

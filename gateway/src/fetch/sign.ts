@@ -36,8 +36,9 @@ export function createSigning(options: SigningStageOptions): (subgraph: string) 
           if (paths.size > 1000) paths.clear();
           paths.set(url, path);
         }
-        const headers = { ...(init.headers as Record<string, string> | undefined) };
+        const headers = (init.headers ?? {}) as Record<string, string>;
         const body = typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined;
+        // A new headers object: the caller's is left as it was (each retry is signed afresh from it).
         return next(url, { ...init, headers: { ...headers, ...sign({ method: init.method ?? "POST", path, body, headers }) } });
       };
   };

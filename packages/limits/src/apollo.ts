@@ -9,7 +9,7 @@ import type { LimitViolation } from "./errors.ts";
 import { queryTooComplex } from "./errors.ts";
 import type { QueryLimiter } from "./limiter.ts";
 import { scanDocument, type DocumentScan } from "./scan.ts";
-import { illFormedInputError } from "./strings.ts";
+import { illFormedInputError, illFormedLiteralArgument } from "./strings.ts";
 
 /** A GraphQL name, as the grammar defines it. */
 export const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
@@ -55,6 +55,13 @@ export function createQueryLimitsApolloPlugin<TContext extends BaseContext>(
   const rejectIllFormed = options.rejectIllFormedStrings ?? true;
   const costs = new WeakMap<object, number>();
   const scans = new WeakMap<DocumentNode, DocumentScan>();
+  // Apollo Server hands out the same DocumentNode for a query it has seen: its literals are checked once.
+  const literals = new WeakMap<DocumentNode, string | null>();
+  const literalArgument = (document: DocumentNode): string | undefined => {
+    let argument = literals.get(document);
+    if (argument === undefined) literals.set(document, (argument = illFormedLiteralArgument(document) ?? null));
+    return argument ?? undefined;
+  };
 
   const refuse = (violation: LimitViolation): never => {
     options.onViolation?.(violation);
@@ -91,7 +98,7 @@ export function createQueryLimitsApolloPlugin<TContext extends BaseContext>(
             );
           }
           if (rejectIllFormed) {
-            const error = illFormedInputError(document, request.variables);
+            const error = illFormedInputError(document, request.variables, literalArgument);
             if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 400 } } });
           }
           const { limits } = options.limiter;

@@ -34,7 +34,7 @@ export { scanDocument } from "./scan.ts";
 export type { DocumentScan } from "./scan.ts";
 export { createQueryLimiter } from "./limiter.ts";
 export type { OperationCheck, OperationToCheck, QueryLimiter } from "./limiter.ts";
-export { findIllFormedValue, illFormedInputError, isIllFormedString } from "./strings.ts";
+export { findIllFormedValue, illFormedInputError, illFormedLiteralArgument, isIllFormedString } from "./strings.ts";
 export { createExecutionBudgetPlugin, createQueryLimitsApolloPlugin, GRAPHQL_NAME, knownOperationTypesRule } from "./apollo.ts";
 export type { ExecutionBudgetOptions, QueryLimitsApolloPlugin, QueryLimitsApolloPluginOptions } from "./apollo.ts";
 export { checkGraphQLRequest, createRequestGuard, jsonNesting, MAX_OPERATION_NAME_LENGTH } from "./http.ts";

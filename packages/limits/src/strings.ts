@@ -36,16 +36,11 @@ export function findIllFormedValue(value: unknown, root = ""): string | undefine
 const join = (path: string, key: string) => (path === "" ? key : `${path}.${key}`);
 
 /**
- * BAD_USER_INPUT when a variable or a string literal of `document` (its operations and fragments) holds a NUL or an unpaired surrogate (they
- * would fail in Postgres as a 500, or be silently replaced); null otherwise. `extensions.field` names the variable
- * path or the argument.
+ * The argument of `document` (its operations and fragments) whose string literal holds a NUL or an unpaired
+ * surrogate; undefined when there is none. Depends on the document alone, so a caller may keep the answer per
+ * document (the Apollo plugin does: a document seen before is checked once, not on every request).
  */
-export function illFormedInputError(
-  document: DocumentNode,
-  variables: Readonly<Record<string, unknown>> | null | undefined,
-): GraphQLError | null {
-  const variablePath = variables ? findIllFormedValue(variables) : undefined;
-  if (variablePath !== undefined) return illFormed(variablePath);
+export function illFormedLiteralArgument(document: DocumentNode): string | undefined {
   let argument: string | undefined;
   // graphql-js's visit is iterative; literals are shallow anyway once the nesting limit has run.
   visit(document, {
@@ -67,6 +62,23 @@ export function illFormedInputError(
       return false;
     },
   });
+  return argument;
+}
+
+/**
+ * BAD_USER_INPUT when a variable or a string literal of `document` (its operations and fragments) holds a NUL or an
+ * unpaired surrogate (they would fail in Postgres as a 500, or be silently replaced); null otherwise.
+ * `extensions.field` names the variable path or the argument. `literalArgument` is what
+ * {@link illFormedLiteralArgument} said of this document, when the caller keeps it.
+ */
+export function illFormedInputError(
+  document: DocumentNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+  literalArgument: (document: DocumentNode) => string | undefined = illFormedLiteralArgument,
+): GraphQLError | null {
+  const variablePath = variables ? findIllFormedValue(variables) : undefined;
+  if (variablePath !== undefined) return illFormed(variablePath);
+  const argument = literalArgument(document);
   return argument === undefined ? null : illFormed(argument);
 }
 

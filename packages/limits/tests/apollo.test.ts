@@ -138,6 +138,20 @@ describe("the query limits plugin in Apollo Server", () => {
     expect((await run(query, { variables: { q: "fine 😀" } })).errors).toBeUndefined();
   });
 
+  it("refuses a document with a NUL literal every time it comes back, and keeps checking the variables of a clean one", async () => {
+    // Apollo Server hands out the same parsed document for a query it has seen: the verdict on its literals is kept.
+    const literal = '{ search(query: "again\\u0000") { __typename } }';
+    for (let i = 0; i < 3; i++)
+      expect((await run(literal)).errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "query" });
+    const query = "query Again($q: String!) { search(query: $q) { __typename } }";
+    expect((await run(query, { variables: { q: "fine" } })).errors).toBeUndefined();
+    expect((await run(query, { variables: { q: "nul\u0000" } })).errors?.[0]?.extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "q",
+    });
+    expect((await run(query, { variables: { q: "fine again" } })).errors).toBeUndefined();
+  });
+
   it("checks tokens of documents that did not pass the HTTP guard (executeOperation, persisted queries)", async () => {
     const result = await run(`{ me { ${"id ".repeat(600)} } }`);
     expect(result.errors?.[0]?.extensions).toEqual({ code: "QUERY_TOO_COMPLEX", rule: "tokens", limit: 500, measured: 605 });

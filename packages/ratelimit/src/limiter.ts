@@ -74,7 +74,28 @@ const ALGORITHM_TAG = { "sliding-window": "sw", "token-bucket": "tb" } as const;
 
 /** A stable, short, non-reversible name of a key's values (no address or email is stored in clear). */
 function digest(parts: readonly string[]): string {
-  return createHash("sha256").update(parts.join("\u0000")).digest("base64url").slice(0, 22);
+  return digestText(parts.join("\u0000"));
+}
+
+const digestText = (text: string) => createHash("sha256").update(text).digest("base64url").slice(0, 22);
+
+/**
+ * {@link digest} remembering up to `max` answers (then forgetting them all and starting over): the same few
+ * addresses and users come back on every request, and a hash per rule per request was most of what deciding cost
+ * besides the store. Bounded: a flood of new addresses only costs a hash each, as without it.
+ */
+function rememberingDigest(max = 10_000): (parts: readonly string[]) => string {
+  const remembered = new Map<string, string>();
+  return (parts) => {
+    const text = parts.join("\u0000");
+    let name = remembered.get(text);
+    if (name === undefined) {
+      name = digestText(text);
+      if (remembered.size >= max) remembered.clear();
+      remembered.set(text, name);
+    }
+    return name;
+  };
 }
 
 /** Emails compare case- and width-insensitively (`Alice@Example.com` and `alice@example.com` are one account). */
@@ -83,7 +104,11 @@ export function normalizeEmail(email: string): string {
 }
 
 /** The rules' hits for one request (see the rules' documentation in rules.ts). */
-export function hitsOf(rules: readonly RateLimitRule[], facts: RequestFacts): Hit[] {
+export function hitsOf(
+  rules: readonly RateLimitRule[],
+  facts: RequestFacts,
+  digestOf: (parts: readonly string[]) => string = digest,
+): Hit[] {
   const byKey = new Map<string, Hit>();
   let cost: number | undefined;
   const costOf = () => (cost ??= Math.max(1, Math.ceil(facts.cost?.() ?? 1)));
@@ -114,7 +139,7 @@ export function hitsOf(rules: readonly RateLimitRule[], facts: RequestFacts): Hi
       groups.set("", fields ? fields.length : 1);
     }
     for (const [email, count] of groups) {
-      const key = `${rule.id}:${ALGORITHM_TAG[rule.algorithm]}:${digest(email === "" ? values : [...values, `email=${email}`])}`;
+      const key = `${rule.id}:${ALGORITHM_TAG[rule.algorithm]}:${digestOf(email === "" ? values : [...values, `email=${email}`])}`;
       const weight = rule.weight === "cost" ? costOf() * count : count;
       const existing = byKey.get(key);
       if (existing) existing.cost += weight;
@@ -141,6 +166,7 @@ export class RateLimiter {
   readonly #local: RateLimitStore;
   readonly #options: RateLimiterOptions;
   #down = false;
+  readonly #digest = rememberingDigest();
 
   constructor(options: RateLimiterOptions = {}) {
     this.#options = options;
@@ -183,7 +209,7 @@ export class RateLimiter {
 
   /** Decides for one request: hits of the rules in force, all admitted or none counted. */
   async check(facts: RequestFacts): Promise<Decision> {
-    const hits = hitsOf(this.#rules, facts);
+    const hits = hitsOf(this.#rules, facts, this.#digest);
     if (hits.length === 0) return { allowed: true, outcomes: [], retryAfterMs: 0, decidedBy: "none" };
     if (!this.#shared) return this.#decideLocal(hits);
     try {

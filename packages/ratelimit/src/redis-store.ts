@@ -127,11 +127,16 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
   const redis = options.redis as Redis & { [COMMAND]?: DecideCommand };
   if (typeof redis[COMMAND] !== "function") redis.defineCommand(COMMAND, { lua: DECIDE_SCRIPT });
   const decide = (redis[COMMAND] as DecideCommand).bind(redis);
+  // A decision's id only has to differ from every other decision's (it names its entries in a window's log): a
+  // random prefix per store and a counter, rather than random bytes per decision (a synchronous call into the
+  // CSPRNG on every request).
+  const instance = randomBytes(9).toString("base64url");
+  let decisions = 0;
   return {
     async decide(hits) {
       if (hits.length === 0) return { allowed: true, outcomes: [] };
       const keys: string[] = [];
-      const args: Array<string | number> = [hits.length, randomBytes(8).toString("base64url")];
+      const args: Array<string | number> = [hits.length, `${instance}.${(decisions++).toString(36)}`];
       for (const hit of hits) {
         const key = `${options.prefix}${hit.key}`;
         keys.push(key, `${key}:sum`);
