@@ -69,7 +69,7 @@ function printProfiles(dir: string) {
     const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
     if (!largest) continue;
     say(`\nCPU profile of the ${worker.name} (${largest}):`);
-    say(summarizeProfile(JSON.parse(readFileSync(largest, "utf8")) as CpuProfile, 25));
+    say(summarizeProfile(JSON.parse(readFileSync(largest, "utf8")) as CpuProfile, { top: 25 }));
   }
 }
 
