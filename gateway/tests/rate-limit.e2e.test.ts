@@ -7,7 +7,7 @@
  * RATE_LIMIT_E2E_REQUESTS sets the load of the ±1% test (default 1500 requests per algorithm, limit 1000).
  */
 import { randomBytes } from "node:crypto";
-import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
+import { createLiveConfigStore, platformConfigSchema } from "@ecom/live-config";
 import { DEFAULT_RATE_LIMIT_RULES, type RateLimitRuleInput } from "@ecom/ratelimit";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
 import {
@@ -23,6 +23,7 @@ import {
 import { Redis } from "ioredis";
 import { parseList } from "structured-headers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runConfig } from "./config-cli.ts";
 
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-rl-${randomBytes(3).toString("hex")}:`;
@@ -245,17 +246,7 @@ describe("rate limiting across two gateways sharing Redis", () => {
 
   it("applies a rule changed with the config CLI in both gateways within a second, and refuses an invalid one changing nothing", async () => {
     const store = createLiveConfigStore({ redis, prefix, schema: platformConfigSchema });
-    const cli = async (...argv: string[]) => {
-      let out = "";
-      let err = "";
-      const code = await runConfigCli(argv, {
-        store,
-        out: { write: (s: string) => ((out += s), true) },
-        err: { write: (s: string) => ((err += s), true) },
-        defaultAuthor: "e2e",
-      });
-      return { code, out, err };
-    };
+    const cli = (...argv: string[]) => runConfig(redis, prefix, argv);
     const quotaIn = async (gateway: string, ip: string) =>
       members((await post(gateway, "query Live { __typename }", { ip })).headers.get("ratelimit-policy"))["live"]?.["q"];
     const ip = nextIp();
