@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { createTokenIssuer, jwksOf, loadSigningKey } from "@ecom/auth";
 import { createLogger } from "@ecom/observability";
 import { registerInstance } from "@ecom/discovery";
-import { ROOT_DIR, createTestDatabase, runSeed, startService, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { ROOT_DIR, createTestDatabase, runSeed, startService, waitFor, type RunningProcess, type TestDatabase } from "@ecom/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runConfig } from "./config-cli.ts";
@@ -30,14 +30,9 @@ let jwks: http.Server;
 let jwksUrl: string;
 let issueToken: (userId: string) => Promise<string>;
 
-async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<number> {
-  const startedAt = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - startedAt;
-}
+/** Milliseconds until `condition` held. */
+const until = async (condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<number> =>
+  (await waitFor(what, condition, { timeoutMs, intervalMs: 20 })).ms;
 
 interface Instance {
   proc: RunningProcess;

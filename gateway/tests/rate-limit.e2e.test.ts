@@ -15,6 +15,7 @@ import {
   runSeed,
   startPrivateRedis,
   startService,
+  waitFor,
   type PrivateRedis,
   type RunningProcess,
   type RunningService,
@@ -53,15 +54,8 @@ let a: RunningService;
 let b: RunningService;
 let c: RunningService;
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<{ value: T; ms: number }> {
-  const startedAt = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return { value, ms: Date.now() - startedAt };
-    if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000) =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 10 });
 
 function startGateway(name: string, env: Record<string, string>): Promise<RunningService> {
   return startService("gateway", {
