@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import { createTokenIssuer, jwksOf, loadSigningKey } from "@ecom/auth";
 import { createLogger } from "@ecom/observability";
 import { registerInstance } from "@ecom/discovery";
-import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
-import { ROOT_DIR, createTestDatabase, runSeed, startService, type RunningProcess, type TestDatabase } from "@ecom/testing";
+import { ROOT_DIR, createTestDatabase, runSeed, startService, waitFor, type RunningProcess, type TestDatabase } from "@ecom/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runConfig } from "./config-cli.ts";
 
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-disc-${randomBytes(3).toString("hex")}:`;
@@ -30,14 +30,9 @@ let jwks: http.Server;
 let jwksUrl: string;
 let issueToken: (userId: string) => Promise<string>;
 
-async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<number> {
-  const startedAt = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - startedAt;
-}
+/** Milliseconds until `condition` held. */
+const until = async (condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<number> =>
+  (await waitFor(what, condition, { timeoutMs, intervalMs: 20 })).ms;
 
 interface Instance {
   proc: RunningProcess;
@@ -130,18 +125,7 @@ async function stopGracefully(instance: Instance): Promise<void> {
   await instance.proc.exited;
 }
 
-async function cli(...argv: string[]) {
-  let out = "";
-  let err = "";
-  const store = createLiveConfigStore({ redis, prefix, schema: platformConfigSchema });
-  const code = await runConfigCli(argv, {
-    store,
-    out: { write: (s: string) => ((out += s), true) },
-    err: { write: (s: string) => ((err += s), true) },
-    defaultAuthor: "e2e",
-  });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runConfig(redis, prefix, argv);
 
 async function configVersionOf(gateway: string): Promise<number> {
   const text = await (await fetch(`${gateway}/metrics`)).text();

@@ -7,7 +7,7 @@
  * RATE_LIMIT_E2E_REQUESTS sets the load of the ±1% test (default 1500 requests per algorithm, limit 1000).
  */
 import { randomBytes } from "node:crypto";
-import { createLiveConfigStore, platformConfigSchema, runConfigCli } from "@ecom/live-config";
+import { createLiveConfigStore, platformConfigSchema } from "@ecom/live-config";
 import { DEFAULT_RATE_LIMIT_RULES, type RateLimitRuleInput } from "@ecom/ratelimit";
 import { DEMO_PASSWORD } from "@ecom/demo-data";
 import {
@@ -15,6 +15,7 @@ import {
   runSeed,
   startPrivateRedis,
   startService,
+  waitFor,
   type PrivateRedis,
   type RunningProcess,
   type RunningService,
@@ -23,6 +24,7 @@ import {
 import { Redis } from "ioredis";
 import { parseList } from "structured-headers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { runConfig } from "./config-cli.ts";
 
 const run = inject("testRun");
 const prefix = `${run.redisPrefix}e2e-rl-${randomBytes(3).toString("hex")}:`;
@@ -52,15 +54,8 @@ let a: RunningService;
 let b: RunningService;
 let c: RunningService;
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<{ value: T; ms: number }> {
-  const startedAt = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return { value, ms: Date.now() - startedAt };
-    if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000) =>
+  waitFor(what, probe, { timeoutMs, intervalMs: 10 });
 
 function startGateway(name: string, env: Record<string, string>): Promise<RunningService> {
   return startService("gateway", {
@@ -245,17 +240,7 @@ describe("rate limiting across two gateways sharing Redis", () => {
 
   it("applies a rule changed with the config CLI in both gateways within a second, and refuses an invalid one changing nothing", async () => {
     const store = createLiveConfigStore({ redis, prefix, schema: platformConfigSchema });
-    const cli = async (...argv: string[]) => {
-      let out = "";
-      let err = "";
-      const code = await runConfigCli(argv, {
-        store,
-        out: { write: (s: string) => ((out += s), true) },
-        err: { write: (s: string) => ((err += s), true) },
-        defaultAuthor: "e2e",
-      });
-      return { code, out, err };
-    };
+    const cli = (...argv: string[]) => runConfig(redis, prefix, argv);
     const quotaIn = async (gateway: string, ip: string) =>
       members((await post(gateway, "query Live { __typename }", { ip })).headers.get("ratelimit-policy"))["live"]?.["q"];
     const ip = nextIp();

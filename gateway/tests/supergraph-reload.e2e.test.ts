@@ -11,7 +11,15 @@ import path from "node:path";
 import { composeServices } from "@apollo/composition";
 import { parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createTestDatabase, ROOT_DIR, startService, unreachableSubgraphs, type RunningService, type TestDatabase } from "@ecom/testing";
+import {
+  createTestDatabase,
+  ROOT_DIR,
+  startService,
+  unreachableSubgraphs,
+  waitFor,
+  type RunningService,
+  type TestDatabase,
+} from "@ecom/testing";
 import { DEFAULT_SUPERGRAPH_PATH } from "../src/env.ts";
 
 /** The supergraph of every subgraph folder except `without`. */
@@ -34,13 +42,8 @@ async function post(url: string, query: string) {
   return { status: res.status, body: (await res.json()) as { data?: Record<string, unknown> | null; errors?: unknown[] } };
 }
 
-async function until(what: string, predicate: () => Promise<boolean> | boolean, output: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}. Gateway output:\n${output().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, predicate: () => Promise<boolean> | boolean, output: () => string) =>
+  waitFor(what, predicate, { timeoutMs: 20_000, diagnostics: () => `Gateway output:\n${output().slice(-4000)}` });
 
 describe("supergraph hot reload under load", () => {
   let db: TestDatabase;

@@ -26,6 +26,7 @@ import {
   startPrivatePostgres,
   startService,
   unreachableSubgraphs,
+  waitFor,
   type PrivatePostgres,
   type RequestHeaders,
   type RunningProcess,
@@ -49,18 +50,8 @@ async function post(url: string, query: string, variables?: Record<string, unkno
   return { status: res.status, headers: res.headers, body: (await res.json()) as Answer["body"] };
 }
 
-async function until(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  diagnostics: () => string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${diagnostics()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, predicate: () => boolean | Promise<boolean>, diagnostics: () => string) =>
+  waitFor(what, predicate, { timeoutMs: 60_000, diagnostics });
 
 const PLACE_ORDER = "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { id items { quantity } } }";
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { getFreePort, processesWithEnv } from "@ecom/testing";
+import { getFreePort, processesWithEnv, waitFor } from "@ecom/testing";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const tsx = createRequire(import.meta.url).resolve("tsx/cli");
@@ -27,13 +27,9 @@ function npmStart(env: Record<string, string>): StartRun {
   return { child, output: () => out, exited };
 }
 
-async function waitFor(predicate: () => boolean, timeoutMs: number, what: string, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}. Output:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits until `predicate` holds on npm start's output, which the error shows. */
+const waitForOutput = (predicate: () => boolean, timeoutMs: number, what: string, output: () => string) =>
+  waitFor(what, predicate, { timeoutMs, intervalMs: 200, diagnostics: () => `Output:\n${output()}` });
 
 /** The command line of a process, arguments joined by spaces ("" when gone). */
 function cmdlineOf(pid: number): string {
@@ -95,7 +91,7 @@ describe("npm start", () => {
       started.push(s);
       let exitedEarly = false;
       void s.exited.then(() => (exitedEarly = true));
-      await waitFor(() => s.output().includes("The platform is running.") || exitedEarly, 330_000, "the platform to start", s.output);
+      await waitForOutput(() => s.output().includes("The platform is running.") || exitedEarly, 330_000, "the platform to start", s.output);
       expect(exitedEarly, s.output()).toBe(false);
 
       // Every process the start script announced answers /health/ready.
@@ -143,13 +139,18 @@ describe("npm start", () => {
       });
       expect(victims, "the products service process").toHaveLength(1);
       process.kill(victims[0]!, "SIGKILL");
-      await waitFor(
+      await waitForOutput(
         () => /\[products\] exited unexpectedly \(.+\): restarting in/.test(s.output()),
         30_000,
         "the exit to be reported",
         s.output,
       );
-      await waitFor(() => s.output().includes(`products ready again on :${productsPort}`), 120_000, "products to come back", s.output);
+      await waitForOutput(
+        () => s.output().includes(`products ready again on :${productsPort}`),
+        120_000,
+        "products to come back",
+        s.output,
+      );
       const deadline = Date.now() + 30_000;
       let served = await gql(`http://127.0.0.1:${basePort}/graphql`, productsQuery);
       while (served.errors && Date.now() < deadline) {

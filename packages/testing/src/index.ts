@@ -6,6 +6,8 @@ export { processesWithEnv, startProcess } from "./process.ts";
 export type { StartProcessOptions, RunningProcess } from "./process.ts";
 export { getFreePort } from "./ports.ts";
 export { rejectionOf } from "./rejection.ts";
+export { waitFor } from "./wait.ts";
+export type { WaitForOptions, Waited } from "./wait.ts";
 export { readyUrlOf, runSeed, startService, unreachableSubgraphs } from "./services.ts";
 export type { RunningService, ServiceName, StartServiceOptions } from "./services.ts";
 export { defineSubgraphContractSuite, seededSubgraph, compareSubgraphTypes, typeMembers, topLevelFields, postGraphQL } from "./contract.ts";

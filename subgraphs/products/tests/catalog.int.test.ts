@@ -2,7 +2,7 @@ import { demoCategories, demoProducts } from "@ecom/demo-data";
 import { createTestDatabase } from "@ecom/testing";
 import { describe, expect, inject, it } from "vitest";
 import { seed } from "../src/seed.ts";
-import { ADMIN, codesOf, sql, startProducts, type GraphQLResponse, type RunningProducts } from "./support.ts";
+import { ADMIN, expectRefusedBeforeTheDatabase, sql, startProducts, type GraphQLResponse, type RunningProducts } from "./support.ts";
 
 const run = inject("testRun");
 
@@ -142,13 +142,7 @@ describe("products catalog queries", () => {
     ["a cursor with a malformed id", { first: 5, after: Buffer.from('{"n":"A","i":"x"}').toString("base64url") }, "after"],
     ["a malformed categoryId", { first: 5, categoryId: "electronics" }, "categoryId"],
   ])("refuses %s with BAD_USER_INPUT and no database statement", async (_name, variables, field) => {
-    await using db = await createTestDatabase(run, "products");
-    await using api = await startProducts(db.url);
-    api.resetStatements();
-    const res = await api.gql<Page>(PAGE, variables);
-    expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
-    expect(res.errors![0]!.extensions!.field).toBe(field);
-    expect(api.statements).toEqual([]);
+    await expectRefusedBeforeTheDatabase(PAGE, variables, field);
   });
 
   it("reads a product by id with its price in minor units and its category; unknown and malformed ids are null", async () => {
