@@ -1,6 +1,7 @@
 import { createTestDatabase, sql } from "@ecom/testing";
 import { describe, expect, inject, it } from "vitest";
 import { isInvalidTransitionError } from "../src/domain/order-status.ts";
+import { waitFor } from "./checkout-support.ts";
 import { ALICE, arrangeOrder, startOrders, startProductsStub } from "./support.ts";
 
 const run = inject("testRun");
@@ -62,5 +63,40 @@ describe("order transitions (the checkout saga's entry point)", () => {
       { type: "order.placed.v1", reason: null },
       { type: "order.cancelled.v1", reason: "payment declined" },
     ]);
+  });
+
+  it("fails a transition that waited for a concurrent one which changed the order, writing nothing", async () => {
+    await using db = await createTestDatabase(run, "orders");
+    await using products = await startProductsStub([]);
+    await using api = await startOrders(db.url, products.url);
+    const id = await arrangeOrder(api.repo, ALICE.userId, new Date(Date.now() - 1000));
+
+    // Another transaction cancels the order and holds its row lock; the confirm starts while it does.
+    const other = await api.db.pool.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query(`UPDATE orders SET status = 'CANCELLED' WHERE id = $1::uuid`, [id]);
+      const confirm = api.repo.transition(id, { type: "CONFIRM" }).catch((e: unknown) => e);
+      await waitFor(
+        async () =>
+          (
+            await sql<{ n: number }>(
+              db.url,
+              "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+          )[0]!.n > 0,
+        "the confirm to wait for the row lock",
+        10_000,
+      );
+      await other.query("COMMIT");
+      expect(String(await confirm)).toMatch(/changed status concurrently/);
+    } finally {
+      other.release();
+    }
+    expect(await sql(db.url, "SELECT status::text AS status FROM orders WHERE id = $1::uuid", [id])).toEqual([{ status: "CANCELLED" }]);
+    expect(await sql(db.url, "SELECT status FROM order_events WHERE order_id = $1::uuid ORDER BY id", [id])).toEqual([
+      { status: "PLACED" },
+    ]);
+    expect(await sql(db.url, "SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY seq", [id])).toEqual([{ type: "order.placed.v1" }]);
   });
 });

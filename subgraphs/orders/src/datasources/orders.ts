@@ -105,7 +105,7 @@ WITH created AS (
   SELECT created.id, line.position - 1, line.product_id, line.quantity, line.unit_amount, line.currency
   FROM created, unnest($9::uuid[], $10::int[], $11::int[], $12::text[]) WITH ORDINALITY AS line(product_id, quantity, unit_amount, currency, position)
 ), placed AS (
-  INSERT INTO order_events (order_id, at, step, status, detail) SELECT id, $8::timestamptz, '${PLACED_EVENT.step}', '${PLACED_EVENT.status}', NULL FROM created
+  INSERT INTO order_events (order_id, at, step, status, detail) SELECT id, $8::timestamptz, $13, $14, NULL FROM created
 )
 SELECT id::text AS id, status::text AS status, created_at AS "createdAt" FROM created`;
 
@@ -180,6 +180,8 @@ export class OrdersRepository {
         order.items.map((i) => i.quantity),
         order.items.map((i) => i.unitAmount),
         order.items.map((i) => i.currency),
+        PLACED_EVENT.step,
+        PLACED_EVENT.status,
       );
       // The buyer's idempotency key is taken: the insert waited for that transaction to commit, and wrote nothing.
       if (!row) return null;
