@@ -36,7 +36,7 @@ import {
   type PgTransaction,
   workerEnvShape,
 } from "@ecom/events";
-import { inParallel, median, percentile, rawBullmqRound } from "./rounds.ts";
+import { cpuPerItem, cpuTimes, inParallel, median, percentile, rawBullmqRound, type CpuTimes } from "./rounds.ts";
 
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, events: { type: "string" }, rounds: { type: "string" } },
@@ -85,7 +85,7 @@ async function producersRound(pool: pg.Pool): Promise<number> {
   return N / ((performance.now() - started) / 1000);
 }
 
-async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise<{ rate: number; lags: number[] }> {
+async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise<{ rate: number; lags: number[]; drainMs: number }> {
   await pool.query("TRUNCATE outbox, outbox_streams, inbox, effects");
   const registry = createMetrics({ service: "bench", defaultMetrics: false }).registry;
   const outbox = createOutbox({ producer: "products" });
@@ -123,8 +123,10 @@ async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise
   await relay.start();
   const started = performance.now();
   await produce(db, outbox);
+  const produced = performance.now();
   await finished;
   const seconds = (performance.now() - started) / 1000;
+  const drainMs = performance.now() - produced;
   await relay.stop();
   await consumer.close();
   const q = new Queue(eventQueueName("search"), { connection: redis, prefix });
@@ -133,14 +135,19 @@ async function eventsRound(pool: pg.Pool, redis: Redis, prefix: string): Promise
   await inventory.obliterate({ force: true }).catch(() => {});
   await q.close();
   await inventory.close();
-  return { rate: N / seconds, lags };
+  return { rate: N / seconds, lags, drainMs };
 }
 
 async function main() {
   const admin = parsePgUrl(adminUrl);
   const name = `ecom_bench_events_${randomBytes(3).toString("hex")}`;
   await withPgClient(admin, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
-  const pool = new pg.Pool({ ...parsePgUrl(formatPgUrl({ ...admin, database: name })), max: PRODUCERS + SIZING.transactions + 4 });
+  const pool = new pg.Pool({
+    ...parsePgUrl(formatPgUrl({ ...admin, database: name })),
+    max: PRODUCERS + SIZING.transactions + 4,
+    // Connections stay open for the whole run: a backend that exited would take its CPU time out of cpuTimes.
+    idleTimeoutMillis: 0,
+  });
   pool.on("error", () => {});
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   try {
@@ -154,32 +161,58 @@ async function main() {
     const producers: number[] = [];
     const events: number[] = [];
     const lags: number[] = [];
+    const drains: number[] = [];
+    const cpu = { raw: [] as CpuTimes[], events: [] as CpuTimes[], producers: [] as CpuTimes[] };
+    /** Runs `round` and adds its CPU time per event to `into`. */
+    const metered = async <T>(into: CpuTimes[], round: () => Promise<T>): Promise<T> => {
+      const before = await cpuTimes(pool, redis);
+      const result = await round();
+      into.push(cpuPerItem(before, await cpuTimes(pool, redis), N));
+      return result;
+    };
     for (let r = 1; r <= ROUNDS; r++) {
       const prefix = `bench${randomBytes(3).toString("hex")}`;
-      raw.push(await rawRound(prefix));
-      const round = await eventsRound(pool, redis, prefix);
+      raw.push(await metered(cpu.raw, () => rawRound(prefix)));
+      const round = await metered(cpu.events, () => eventsRound(pool, redis, prefix));
       events.push(round.rate);
       lags.push(...round.lags);
-      producers.push(await producersRound(pool));
+      drains.push(round.drainMs);
+      producers.push(await metered(cpu.producers, () => producersRound(pool)));
       say(
-        `  round ${r}/${ROUNDS}: raw BullMQ ${raw.at(-1)!.toFixed(0)} jobs/s, outbox -> relay -> consumer ${round.rate.toFixed(0)} events/s, producers alone ${producers.at(-1)!.toFixed(0)} commits/s`,
+        `  round ${r}/${ROUNDS}: raw BullMQ ${raw.at(-1)!.toFixed(0)} jobs/s, outbox -> relay -> consumer ${round.rate.toFixed(0)} events/s (last one applied ${round.drainMs.toFixed(0)} ms after the last commit), producers alone ${producers.at(-1)!.toFixed(0)} commits/s`,
       );
     }
     const ratio = median(events) / median(raw);
+    const cpuCells = (xs: CpuTimes[]) => {
+      const [p, r, b] = (["postgres", "redis", "bench"] as const).map((k) => median(xs.map((x) => x[k])));
+      return `${p!.toFixed(0).padStart(8)} | ${r!.toFixed(0).padStart(5)} | ${b!.toFixed(0).padStart(5)} | ${(p! + r! + b!).toFixed(0).padStart(5)} |`;
+    };
     say("");
-    say("| pipeline                                     | per second (median) | p50 lag | p99 lag |");
-    say("| -------------------------------------------- | ------------------- | ------- | ------- |");
-    say(`| raw BullMQ (add -> no-op worker)             | ${median(raw).toFixed(0).padStart(19)} |       - |       - |`);
     say(
-      `| outbox -> relay -> consumer (inbox + effect) | ${median(events).toFixed(0).padStart(19)} | ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(7)} | ${`${percentile(lags, 99).toFixed(0)} ms`.padStart(7)} |`,
+      "| pipeline                                     | per second (median) | p50 lag | p99 lag | CPU µs per item: Postgres | Redis | bench | total |",
     );
-    say(`| producers alone (one commit per event)       | ${median(producers).toFixed(0).padStart(19)} |       - |       - |`);
+    say(
+      "| -------------------------------------------- | ------------------- | ------- | ------- | ------------------------: | ----: | ----: | ----: |",
+    );
+    say(
+      `| raw BullMQ (add -> no-op worker)             | ${median(raw).toFixed(0).padStart(19)} |       - |       - |         ${cpuCells(cpu.raw)}`,
+    );
+    say(
+      `| outbox -> relay -> consumer (inbox + effect) | ${median(events).toFixed(0).padStart(19)} | ${`${percentile(lags, 50).toFixed(0)} ms`.padStart(7)} | ${`${percentile(lags, 99).toFixed(0)} ms`.padStart(7)} |         ${cpuCells(cpu.events)}`,
+    );
+    say(
+      `| producers alone (one commit per event)       | ${median(producers).toFixed(0).padStart(19)} |       - |       - |         ${cpuCells(cpu.producers)}`,
+    );
     say("");
+    say("CPU per item: medians of the rounds; Redis's is server-wide (other clients of the same Redis count too); bench = this process.");
     say(
       `producers alone / raw: ${(median(producers) / median(raw)).toFixed(2)} (the pipeline cannot carry more than its producers commit)`,
     );
+    say(
+      `pipeline / producers alone: ${(median(events) / median(producers)).toFixed(2)}; the last event applied ${median(drains).toFixed(0)} ms (median) after the last commit`,
+    );
     say(`ratio events/raw: ${ratio.toFixed(2)} (target >= 0.33: ${ratio >= 1 / 3 ? "met" : "NOT met"})`);
-    say(`pipeline / producers alone: ${(median(events) / median(producers)).toFixed(2)}; load average at the end ${load()} (1, 5, 15 min)`);
+    say(`load average at the end: ${load()} (1, 5, 15 min)`);
   } finally {
     redis.disconnect();
     await pool.end().catch(() => {});

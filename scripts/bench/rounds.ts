@@ -1,9 +1,12 @@
 /**
  * What the queue benchmarks (`bench:events`, `bench:saga`) share: the statistics of their tables, a bounded
- * parallel loop, and the raw BullMQ round that is the baseline of their ratios, so that both compare against
- * the same thing.
+ * parallel loop, the raw BullMQ round that is the baseline of their ratios (so that both compare against the same
+ * thing), and the CPU time Postgres, Redis and the benchmark process spend per item.
  */
+import { readFile } from "node:fs/promises";
 import { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Pool } from "pg";
 
 // The gateway benchmark's median (report.ts), so that every benchmark's medians are the same computation.
 export { median } from "./report.ts";
@@ -64,3 +67,50 @@ export async function rawBullmqRound(options: RawRoundOptions): Promise<number> 
   await queue.close();
   return jobs / seconds;
 }
+
+/** CPU time used so far, in microseconds: see {@link cpuTimes}. */
+export interface CpuTimes {
+  postgres: number;
+  redis: number;
+  bench: number;
+}
+
+// Linux's USER_HZ, the unit of /proc/<pid>/stat's utime and stime: 100 on every mainstream kernel configuration.
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time so far of the Postgres processes serving the database of `pool` (its backends, and the server's
+ * background processes: WAL writer, checkpointer...), of the Redis server (server-wide: other clients of the same
+ * Redis count too), and of this process. The differences over a round, per item, show what an item costs the
+ * machine. Postgres is read from /proc, so only a server on this machine is measured (NaN otherwise); a backend that
+ * exits within the round takes its time with it, so keep the pool's connections open (`idleTimeoutMillis: 0`).
+ */
+export async function cpuTimes(pool: Pick<Pool, "query">, redis: Pick<Redis, "info">): Promise<CpuTimes> {
+  const { rows } = await pool.query<{ pid: number }>(
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'",
+  );
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      // Fields after the parenthesized command name: utime and stime are the 12th and 13th.
+      const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      ticks = Number.NaN;
+    }
+  }
+  const info = await redis.info("cpu");
+  const redisSeconds = ["used_cpu_sys", "used_cpu_user"].reduce(
+    (sum, key) => sum + Number(new RegExp(`^${key}:([\\d.]+)`, "m").exec(info)?.[1]),
+    0,
+  );
+  const own = process.cpuUsage();
+  return { postgres: (ticks / CLOCK_TICKS_PER_SECOND) * 1e6, redis: redisSeconds * 1e6, bench: own.user + own.system };
+}
+
+/** CPU microseconds per item between two {@link cpuTimes}. */
+export const cpuPerItem = (before: CpuTimes, after: CpuTimes, items: number): CpuTimes => ({
+  postgres: (after.postgres - before.postgres) / items,
+  redis: (after.redis - before.redis) / items,
+  bench: (after.bench - before.bench) / items,
+});

@@ -11,15 +11,16 @@
  *   consumer was the pipeline's bottleneck). Up to `transactions` batches run at once, each on its own connection,
  *   and the jobs taken meanwhile wait for the next free one, so batches grow with the load by themselves (one
  *   message, one transaction when idle). A worker takes `transactions` x `batchSize` jobs in hand
- *   ({@link consumerSizing}): with only as many jobs in hand as transactions, every job waited for its own
- *   batch's commit and the next fetch, batches stayed at 2-3 messages and the consumer carried ~1,200-1,600
- *   messages/s where it now carries 2-3x that (bench:events). When a handler of a batch throws, the batch rolls back, that job fails
- *   with the error (retried with backoff, as alone) and the others are applied again without it; so a handler runs
- *   once per attempt of its own, but may run again for a neighbour's failure, as it already could after a crash,
- *   which is why effects outside the database carry an idempotency key (notifications' transports). A batch that
- *   fails otherwise (a deadlock or serialization failure in a handler, the commit, a lost connection) is applied
- *   again one message per transaction. The jobs are
- *   acknowledged after the commit; a crash in between redelivers them to the inbox, which has them.
+ *   ({@link consumerSizing}): with 8 jobs in hand for 2 transactions, every job waited for its own batch's commit
+ *   and the next fetch, batches stayed at 2-3 messages and a consumer alone on a backlog carried 1,100-1,600
+ *   messages/s, less than 8 producers commit; with 8 x 16 it carries about twice that (README, events benchmark).
+ *   When a handler of a batch throws, the batch rolls back, that job fails with the error (retried with backoff, as
+ *   alone) and the others are applied again without it; so a handler runs once per attempt of its own, but may run
+ *   again for a neighbour's failure, as it already could after a crash, which is why effects outside the database
+ *   carry an idempotency key (notifications' transports). A batch that fails otherwise (a deadlock or serialization
+ *   failure in a handler, the commit, a lost connection) is applied again one message per transaction, one after
+ *   the other. The jobs are acknowledged after the commit; a crash in between redelivers them to the inbox, which
+ *   has them.
  * - Validated: the envelope and the payload are checked against the catalogue before any handler runs. A malformed
  *   message is failed as unrecoverable (BullMQ's UnrecoverableError): it goes straight to the dead letters with the
  *   reason, and the worker goes on with the next job. A handler error is retried with exponential backoff; after the
@@ -164,6 +165,8 @@ interface Pending {
   job: Job;
   message: Message;
   started: number;
+  /** The handler's logger, once it asked for it. */
+  logger?: Logger;
   resolve(outcome: Outcome): void;
   reject(error: unknown): void;
 }
@@ -191,13 +194,21 @@ export function createConsumer<Types extends MessageType, Tx extends SqlTransact
   const batchSize = Math.max(1, Math.min(options.batchSize ?? concurrency, concurrency));
   const transactions = Math.max(1, options.transactions ?? 2);
 
-  const logOf = (message: Message) => logger.child({ queue, messageId: message.id, type: message.type, aggregateId: message.aggregateId });
+  const idsOf = (message: Message) => ({ queue, messageId: message.id, type: message.type, aggregateId: message.aggregateId });
   /** Runs `fn` with the message's correlation id as the request context and the message as the cause of writes. */
   const asMessage = <R>(message: Message, fn: () => R): R =>
     runWithRequestContext({ requestId: message.id, correlationId: message.correlationId }, () => runWithMessage(message, fn));
   const runHandler = (item: Pending, tx: Tx) =>
     asMessage(item.message, () =>
-      handlers[item.message.type]!(item.message, tx, { logger: logOf(item.message), attempt: item.job.attemptsMade + 1, queue }),
+      handlers[item.message.type]!(item.message, tx, {
+        // Made when a handler first logs: a child logger costs ~10 µs, a noticeable part of a message's CPU time
+        // (bench:events), and most handlers never log.
+        get logger() {
+          return (item.logger ??= logger.child(idsOf(item.message)));
+        },
+        attempt: item.job.attemptsMade + 1,
+        queue,
+      }),
     );
 
   /** After the commit: metrics and the log line of one applied (or duplicate) message. */
@@ -209,7 +220,10 @@ export function createConsumer<Types extends MessageType, Tx extends SqlTransact
       metrics.endToEndLag.observe({ queue, type: message.type }, Math.max(0, (Date.now() - Date.parse(message.occurredAt)) / 1000));
     }
     runWithRequestContext({ requestId: message.id, correlationId: message.correlationId }, () =>
-      logOf(message).info({ outcome, aggregateVersion: message.aggregateVersion, attempt: job.attemptsMade + 1 }, `message ${outcome}`),
+      logger.info(
+        { ...idsOf(message), outcome, aggregateVersion: message.aggregateVersion, attempt: job.attemptsMade + 1 },
+        `message ${outcome}`,
+      ),
     );
     item.resolve(outcome);
   }

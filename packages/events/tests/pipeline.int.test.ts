@@ -189,6 +189,41 @@ describe("outbox, relay and consumer", () => {
     }
   });
 
+  it("holds back the later rows of an aggregate whose earlier row another relay holds, and sends the rest", async () => {
+    const prefix = privatePrefix(run);
+    const relay = createOutboxRelay({ producer: "products", pool: db.pool, connection: redis, prefix, logger, registry: metrics.registry });
+    closers.push(() => relay.stop());
+    while ((await relay.relayOnce()) > 0);
+    const [x, y] = [randomUUID(), randomUUID()];
+    const update = (id: string, name: string) => ({
+      type: "product.updated.v1" as const,
+      aggregateId: id,
+      payload: { ...product(id, name), changed: ["name"] },
+    });
+    const [x1] = await write([update(x, "x1"), update(x, "x2"), update(y, "y1"), update(x, "x3")]);
+    // Another relay's round: it has locked x's first row and not yet marked it sent.
+    const other = await db.pool.connect();
+    try {
+      await other.query("BEGIN");
+      await other.query("SELECT 1 FROM outbox WHERE id = $1 FOR UPDATE", [x1!.id]);
+      expect(await relay.relayOnce(), "only y's row: x's later rows wait for its first").toBe(1);
+      const unsentOfX = await db.pool.query<{ v: number }>(
+        "SELECT aggregate_version AS v FROM outbox WHERE aggregate_id = $1 AND published_at IS NULL ORDER BY seq",
+        [x],
+      );
+      expect(unsentOfX.rows.map((r) => r.v)).toEqual([1, 2, 3]);
+    } finally {
+      // That relay died before marking: its lock goes with its transaction, the row is unsent again.
+      await other.query("ROLLBACK").catch(() => {});
+      other.release();
+    }
+    expect(await relay.relayOnce()).toBe(3);
+    const queue = queueOf(eventQueueName("search"), prefix);
+    const jobs = await queue.getJobs(["waiting"], 0, -1, true);
+    expect(jobs.filter((j) => j.data.aggregateId === y).map((j) => j.data.aggregateVersion)).toEqual([1]);
+    expect(jobs.filter((j) => j.data.aggregateId === x).map((j) => j.data.aggregateVersion)).toEqual([1, 2, 3]);
+  });
+
   /** A queue handle on `name` under `prefix`, closed after the file. */
   const queueOf = (name: string, prefix: string) => {
     const queue = new Queue(name, { connection: redis, prefix });
