@@ -6,6 +6,8 @@
  *   (b) ours, optional plugins off              (c) stock @apollo/gateway, default settings
  *   (d) Hive Gateway, default settings          (e) ours, in-flight dedup off
  *   (f) ours without its V8 settings (not in the default set: `--targets a,f` measures what they are worth)
+ *   (g) (a) as another checkout of the repository has it (`--ref-root <dir>`, not in the default set): a change
+ *       measured against the code before it, interleaved in one run
  *
  * Each gateway is its own process; autocannon drives them from this one, on loopback. Rounds are interleaved (the
  * order rotates each round) and medians are taken, because the machine is shared and noisy. Every answer under
@@ -18,6 +20,8 @@
  *   npm run bench -- --targets a,c --rounds 5 --duration 20 --connections 64
  *   npm run bench -- --profile            also writes a CPU profile of each gateway (node --cpu-prof) and its top functions
  *   npm run bench -- --targets a,f --node-options-a=--max-semi-space-size=64   (a) with other V8 flags, vs none
+ *   npm run bench -- --targets a,g --ref-root /tmp/before   (a) against the (a) of a checkout at /tmp/before
+ *                                         (e.g. `git archive <rev> | tar -x -C /tmp/before`, node_modules linked)
  */
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -77,6 +81,8 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     profile: { type: "boolean", default: false },
     "node-options-a": { type: "string" },
+    // Another checkout of the repository (with its node_modules): target (g) runs its gateway as (a) runs ours.
+    "ref-root": { type: "string" },
     // Use subgraphs that already run (a test's platform) instead of starting them: {"users":"http://...", ...}.
     subgraphs: { type: "string" },
     // Master signing keys of subgraphs that already run (--subgraphs); by default the bench makes its own.
@@ -97,6 +103,9 @@ const outDir = path.resolve(args.out ?? path.join(ROOT, "scripts", "bench", "res
 const masterKeys: Keyring = args["signing-keys"] ? parseKeyring(args["signing-keys"]) : [generateMasterKey("bench")];
 const SIGNING_KEYS = formatKeyring(masterKeys);
 for (const t of targetIds) if (!(t in TARGETS)) fail(`unknown target "${t}": use ${Object.keys(TARGETS).join(", ")}`);
+const refRoot = args["ref-root"] ? path.resolve(args["ref-root"]) : undefined;
+if (targetIds.includes("g") && !(refRoot && existsSync(path.join(refRoot, "gateway", "src", "index.ts"))))
+  fail("target g needs --ref-root <a checkout of this repository, with node_modules>");
 for (const q of queryIds) if (!(q in QUERIES)) fail(`unknown query "${q}": use ${Object.keys(QUERIES).join(", ")}`);
 for (const [name, n] of Object.entries({ rounds, durationSeconds, warmupSeconds, connections }))
   if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number`);
@@ -240,10 +249,11 @@ async function startTarget(
   switch (id) {
     case "a":
     case "e":
-    case "f": {
+    case "f":
+    case "g": {
       const nodeArgs = oursArgs(id === "a" ? (args["node-options-a"] ?? OURS_NODE_OPTIONS) : id === "f" ? "" : OURS_NODE_OPTIONS);
       proc = startBenchProcess(TARGETS[id], process.execPath, [...nodeArgs, "--import", "tsx", "gateway/src/index.ts"], {
-        cwd: ROOT,
+        cwd: id === "g" ? refRoot! : ROOT,
         env: { ...gatewayEnv, ...(id === "e" ? { RESILIENCE_CONFIG: JSON.stringify({ dedup: { enabled: false } }) } : {}) },
       });
       break;
