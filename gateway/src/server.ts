@@ -166,6 +166,10 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   // SHUTDOWN_DELAY and DRAIN_TIMEOUT: readiness fails first, then in-flight requests finish (packages/service).
   const timings = shutdownTimings(deps.env);
   const app = express();
+  // express hashes (SHA-1) every response body it sends into an ETag, for conditional GETs. GraphQL answers are
+  // POSTs nobody revalidates (the optional response cache has its own keys), so that was a hash of every answer
+  // for nothing.
+  app.set("etag", false);
   const corsMiddleware = applyHttpHygiene(app, {
     development: dev,
     ...deps.hygiene,

@@ -6,6 +6,8 @@
  *   (b) ours, optional plugins off              (c) stock @apollo/gateway, default settings
  *   (d) Hive Gateway, default settings          (e) ours, in-flight dedup off
  *   (f) ours without its V8 settings (not in the default set: `--targets a,f` measures what they are worth)
+ *   (g) (a) as another commit of the repository has it (`--ref <commit>` or `--ref-root <dir>`, not in the default
+ *       set): a change measured against the code before it, interleaved in one run
  *
  * Each gateway is its own process; autocannon drives them from this one, on loopback. Rounds are interleaved (the
  * order rotates each round) and medians are taken, because the machine is shared and noisy. Every answer under
@@ -18,9 +20,23 @@
  *   npm run bench -- --targets a,c --rounds 5 --duration 20 --connections 64
  *   npm run bench -- --profile            also writes a CPU profile of each gateway (node --cpu-prof) and its top functions
  *   npm run bench -- --targets a,f --node-options-a=--max-semi-space-size=64   (a) with other V8 flags, vs none
+ *   npm run bench -- --targets a,g --ref HEAD~1      (a) against the (a) of the commit before (its files from
+ *                                         `git archive`, this checkout's node_modules); --ref-root <dir>: a checkout
  */
 import { generateKeyPairSync } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -77,6 +93,10 @@ const { values: args } = parseArgs({
     out: { type: "string" },
     profile: { type: "boolean", default: false },
     "node-options-a": { type: "string" },
+    // Another checkout of the repository (with its node_modules): target (g) runs its gateway as (a) runs ours.
+    "ref-root": { type: "string" },
+    // Or a commit: its files are extracted to a scratch directory that uses this checkout's node_modules.
+    ref: { type: "string" },
     // Use subgraphs that already run (a test's platform) instead of starting them: {"users":"http://...", ...}.
     subgraphs: { type: "string" },
     // Master signing keys of subgraphs that already run (--subgraphs); by default the bench makes its own.
@@ -97,6 +117,48 @@ const outDir = path.resolve(args.out ?? path.join(ROOT, "scripts", "bench", "res
 const masterKeys: Keyring = args["signing-keys"] ? parseKeyring(args["signing-keys"]) : [generateMasterKey("bench")];
 const SIGNING_KEYS = formatKeyring(masterKeys);
 for (const t of targetIds) if (!(t in TARGETS)) fail(`unknown target "${t}": use ${Object.keys(TARGETS).join(", ")}`);
+if (args.ref !== undefined && !/^[\w./~^-]{1,100}$/.test(args.ref)) fail(`--ref must name a commit (got "${args.ref}")`);
+if (
+  targetIds.includes("g") &&
+  args.ref === undefined &&
+  !existsSync(path.join(path.resolve(args["ref-root"] ?? "/nonexistent"), "gateway", "src", "index.ts"))
+)
+  fail("target g needs --ref <commit> or --ref-root <a checkout of this repository, with node_modules>");
+// Where target (g) runs: --ref-root, or the files of --ref extracted when the run starts (removed when it ends).
+let refCheckout: string | undefined;
+let refRoot = args["ref-root"] ? path.resolve(args["ref-root"]) : undefined;
+
+/**
+ * The files of `commit` in `dir`, with this checkout's packages: every entry of each node_modules linked, except
+ * the workspace links (node_modules/@ecom -> ../../packages/x), copied as they are so that they resolve to the
+ * extracted packages, not to ours.
+ */
+function extractCommit(commit: string, dir: string): void {
+  const refuse = (message: string): never => {
+    rmSync(dir, { recursive: true, force: true });
+    return fail(message);
+  };
+  const archive = spawnSync("git", ["archive", "--format=tar", commit], { cwd: ROOT, maxBuffer: 1 << 30 });
+  if (archive.status !== 0) refuse(`git archive ${commit} failed: ${archive.stderr.toString().trim()}`);
+  const tar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
+  if (tar.status !== 0) refuse(`could not extract ${commit}: ${tar.stderr.toString().trim()}`);
+  const modules = [
+    ROOT,
+    path.join(ROOT, "gateway"),
+    ...["packages", "subgraphs"].flatMap((d) => readdirSync(path.join(ROOT, d)).map((n) => path.join(ROOT, d, n))),
+  ]
+    .map((d) => path.join(d, "node_modules"))
+    .filter((d) => existsSync(d));
+  for (const from of modules) {
+    const to = path.join(dir, path.relative(ROOT, from));
+    mkdirSync(to, { recursive: true });
+    for (const entry of readdirSync(from)) {
+      if (existsSync(path.join(to, entry))) continue;
+      if (entry === "@ecom") cpSync(path.join(from, entry), path.join(to, entry), { recursive: true, verbatimSymlinks: true });
+      else symlinkSync(path.join(from, entry), path.join(to, entry));
+    }
+  }
+}
 for (const q of queryIds) if (!(q in QUERIES)) fail(`unknown query "${q}": use ${Object.keys(QUERIES).join(", ")}`);
 for (const [name, n] of Object.entries({ rounds, durationSeconds, warmupSeconds, connections }))
   if (!Number.isFinite(n) || n <= 0) fail(`--${name} must be a positive number`);
@@ -113,6 +175,7 @@ let scratch: string | undefined;
 async function stopAll(): Promise<void> {
   await Promise.allSettled(processes.map((p) => p.stop()));
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+  if (refCheckout) rmSync(refCheckout, { recursive: true, force: true });
 }
 process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stopAll().then(() => process.exit(143)));
@@ -240,10 +303,11 @@ async function startTarget(
   switch (id) {
     case "a":
     case "e":
-    case "f": {
+    case "f":
+    case "g": {
       const nodeArgs = oursArgs(id === "a" ? (args["node-options-a"] ?? OURS_NODE_OPTIONS) : id === "f" ? "" : OURS_NODE_OPTIONS);
       proc = startBenchProcess(TARGETS[id], process.execPath, [...nodeArgs, "--import", "tsx", "gateway/src/index.ts"], {
-        cwd: ROOT,
+        cwd: id === "g" ? refRoot! : ROOT,
         env: { ...gatewayEnv, ...(id === "e" ? { RESILIENCE_CONFIG: JSON.stringify({ dedup: { enabled: false } }) } : {}) },
       });
       break;
@@ -345,6 +409,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       `    note: load average ${loadAverageAtStart[0]!.toFixed(1)} on ${os.cpus().length} CPUs: other work competes, expect noise\n`,
     );
+  }
+  if (args.ref !== undefined) {
+    refCheckout = mkdtempSync(path.join(os.tmpdir(), "ecom-bench-ref-"));
+    step(`extracting ${args.ref} for target (g) to ${refCheckout}`);
+    extractCommit(args.ref, refCheckout);
+    refRoot = refCheckout;
   }
   const urls = args.subgraphs ? (JSON.parse(args.subgraphs) as Record<SubgraphName, string>) : await startSubgraphs();
   scratch = mkdtempSync(path.join(os.tmpdir(), "ecom-bench-"));

@@ -12,6 +12,7 @@ export const TARGETS = {
   d: "(d) Hive Gateway",
   e: "(e) ours, dedup off",
   f: "(f) ours, V8 defaults",
+  g: "(g) ours at --ref / --ref-root",
 } as const;
 export type TargetId = keyof typeof TARGETS;
 
@@ -109,6 +110,9 @@ export function ratioChecks(summary: BenchReport["summary"]): RatioCheck[] {
     add("a/b CPU efficiency", ratio(cpu("b"), cpu("a")), ">=", 0.95);
     // Not a target of the issue: what the V8 settings of the start scripts and the image are worth.
     add("a/f rps (V8 settings)", ratio(rps("a"), rps("f")), ">=", 1);
+    // Not a target either: this checkout's (a) against another checkout's (a), e.g. the commit before a change.
+    add("a/g rps (vs --ref)", ratio(rps("a"), rps("g")), ">=", 1);
+    add("a/g CPU efficiency (vs --ref)", ratio(cpu("g"), cpu("a")), ">=", 1);
   }
   return checks;
 }
@@ -178,7 +182,15 @@ const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").
 export function svgChart(report: BenchReport): string {
   const queries = Object.keys(report.summary);
   const targets = (Object.keys(TARGETS) as TargetId[]).filter((t) => queries.some((q) => report.summary[q]![t]));
-  const colors: Record<TargetId, string> = { a: "#2563eb", b: "#60a5fa", c: "#9ca3af", d: "#f59e0b", e: "#1e3a8a", f: "#7c3aed" };
+  const colors: Record<TargetId, string> = {
+    a: "#2563eb",
+    b: "#60a5fa",
+    c: "#9ca3af",
+    d: "#f59e0b",
+    e: "#1e3a8a",
+    f: "#7c3aed",
+    g: "#10b981",
+  };
   const max = Math.max(1, ...queries.flatMap((q) => targets.map((t) => report.summary[q]![t]?.rps ?? 0)));
   const [barW, gap, groupGap, chartH, left, top] = [46, 8, 60, 260, 60, 40];
   const groupW = targets.length * (barW + gap) + groupGap;

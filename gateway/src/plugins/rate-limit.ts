@@ -184,31 +184,40 @@ export function rootFieldsOf(
 
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
-// A rule's `RateLimit-Policy` member depends on the rule alone (rules are replaced, never changed, by an update).
-const policyMembers = new WeakMap<RateLimitRule, string>();
-const policyMemberOf = (rule: RateLimitRule): string => {
-  let member = policyMembers.get(rule);
-  if (member === undefined) {
-    member = serializeList([
-      [
-        rule.id,
-        new Map([
-          ["q", rule.limit],
-          ["w", seconds(policyWindowMs(rule))],
-        ]),
-      ],
-    ]);
-    policyMembers.set(rule, member);
-  }
-  return member;
-};
+/** A rule's `RateLimit-Policy` member (`id;q=limit;w=window`). */
+const policyMember = (rule: RateLimitRule): string =>
+  serializeList([
+    [
+      rule.id,
+      new Map([
+        ["q", rule.limit],
+        ["w", seconds(policyWindowMs(rule))],
+      ]),
+    ],
+  ]);
+
+/**
+ * {@link policyMember}, kept per rule: a member depends on the rule alone, and rules are replaced, never changed,
+ * by an update (so a WeakMap forgets the old ones).
+ */
+function rememberedPolicyMembers(): (rule: RateLimitRule) => string {
+  const members = new WeakMap<RateLimitRule, string>();
+  return (rule) => {
+    let member = members.get(rule);
+    if (member === undefined) members.set(rule, (member = policyMember(rule)));
+    return member;
+  };
+}
 
 /**
  * `RateLimit-Policy` and `RateLimit` of a decision: one member per rule that counted the request, named by the
  * rule id; `q` the limit, `w` the window (a bucket's: the time it takes to refill fully), `r` what remains, `t`
  * the seconds until quota comes back. A rule with several counters (one per email) reports its tightest.
  */
-export function rateLimitHeaders(decision: Decision): { policy: string; limit: string } | undefined {
+export function rateLimitHeaders(
+  decision: Decision,
+  policyMemberOf: (rule: RateLimitRule) => string = policyMember,
+): { policy: string; limit: string } | undefined {
   const byRule = new Map<string, { rule: RateLimitRule; remaining: number; resetMs: number }>();
   for (const o of decision.outcomes) {
     const seen = byRule.get(o.rule.id);
@@ -270,6 +279,7 @@ export function createRateLimitPlugin<TContext extends BaseContext>(
   const cost = options.cost ?? GATEWAY_LIMIT_DEFAULTS.cost;
   const emailArguments = options.emailArguments ?? DEFAULT_EMAIL_ARGUMENTS;
   const { limiter, rejections } = options.limit;
+  const policyMemberOf = rememberedPolicyMembers();
   // The root fields of an operation without an email argument are the same on every request of its document
   // (Apollo Server hands out one DocumentNode per query text): walked once. null: they depend on the variables.
   const constantRootFields = new WeakMap<OperationDefinitionNode, readonly RootFieldFact[] | null>();
@@ -306,7 +316,7 @@ export function createRateLimitPlugin<TContext extends BaseContext>(
             },
           };
           const decision = await limiter.check(facts);
-          const headers = rateLimitHeaders(decision);
+          const headers = rateLimitHeaders(decision, policyMemberOf);
           if (headers) {
             response.http.headers.set("ratelimit-policy", headers.policy);
             response.http.headers.set("ratelimit", headers.limit);

@@ -3,7 +3,7 @@ import { queryLimitsSchema, type CostConfig, type QueryLimits, type QueryLimitsI
 import { operationCost, parseCostConfig } from "./cost.ts";
 import type { LimitViolation } from "./errors.ts";
 import { measureOperation, type OperationMeasures } from "./measure.ts";
-import { scanDocument } from "./scan.ts";
+import { scanDocument, type DocumentScan } from "./scan.ts";
 
 /** An operation to check, as Apollo Server has it once the document is parsed and validated. */
 export interface OperationToCheck {
@@ -45,6 +45,9 @@ export interface QueryLimiter {
 const MAX_CACHED_VARIABLES_JSON = 2048;
 /** Cost results kept per document (one per distinct set of variables). */
 const MAX_COSTS_PER_DOCUMENT = 32;
+/** Document texts whose scan is kept, and the longest such text (a bound of about 4 MB of kept text). */
+const MAX_KEPT_SCANS = 512;
+const MAX_KEPT_SOURCE_LENGTH = 8192;
 
 /** A {@link QueryLimiter} starting with `limits`. */
 export function createQueryLimiter(limits: QueryLimitsInput): QueryLimiter {
@@ -54,6 +57,19 @@ export function createQueryLimiter(limits: QueryLimitsInput): QueryLimiter {
   // costs are computed once per document; a new configuration starts new caches.
   let measuresCache = new WeakMap<OperationDefinitionNode, OperationMeasures>();
   let costCache = new WeakMap<DocumentNode, Map<string, number>>();
+  // Clients send the same few query texts over and over: each is lexed once, not on every request. The scan
+  // depends on the text alone (not on the limits), so an update keeps it. Bounded: when full it starts over.
+  const scans = new Map<string, DocumentScan>();
+  const scanOf = (text: string): DocumentScan => {
+    if (text.length > MAX_KEPT_SOURCE_LENGTH) return scanDocument(text);
+    let scan = scans.get(text);
+    if (!scan) {
+      scan = scanDocument(text);
+      if (scans.size >= MAX_KEPT_SCANS) scans.clear();
+      scans.set(text, scan);
+    }
+    return scan;
+  };
 
   const over = (rule: LimitViolation["rule"], limit: number, measured: number): LimitViolation | null =>
     measured > limit ? { rule, limit, measured } : null;
@@ -71,7 +87,7 @@ export function createQueryLimiter(limits: QueryLimitsInput): QueryLimiter {
     },
     checkBatch: (operations) => over("operationsPerBatch", current.maxOperationsPerBatch, operations),
     checkSource(text) {
-      const scan = scanDocument(text);
+      const scan = scanOf(text);
       return over("tokens", current.maxTokens, scan.tokens) ?? over("nesting", current.maxNesting, scan.nesting);
     },
     checkOperation(input) {

@@ -139,7 +139,8 @@ export function hitsOf(
       groups.set("", fields ? fields.length : 1);
     }
     for (const [email, count] of groups) {
-      const key = `${rule.id}:${ALGORITHM_TAG[rule.algorithm]}:${digestOf(email === "" ? values : [...values, `email=${email}`])}`;
+      // Emails (login and register only: rare) are hashed each time, so that none is kept in clear in the memo.
+      const key = `${rule.id}:${ALGORITHM_TAG[rule.algorithm]}:${email === "" ? digestOf(values) : digest([...values, `email=${email}`])}`;
       const weight = rule.weight === "cost" ? costOf() * count : count;
       const existing = byKey.get(key);
       if (existing) existing.cost += weight;
