@@ -43,12 +43,12 @@ describe("pgDatabase transaction bounds", () => {
           await tx.$queryRawUnsafe("SELECT pg_sleep(60)");
           await tx.$executeRawUnsafe(insertEffect(id));
         },
-        { timeout: 300 },
+        { timeout: 1_000 },
       ),
     );
     expect(isTransactionTimeout(error)).toBe(true);
     expect((error as TransactionTimeoutError).code).toBe("TRANSACTION_TIMEOUT");
-    expect((error as Error).message).toMatch(/rolled back.*timeout \(300 ms\)/);
+    expect((error as Error).message).toMatch(/rolled back.*timeout \(1000 ms\)/);
     // The backend is gone (statement cancelled, session closed): its transaction rolled back, its locks released.
     await waitFor(
       async () => (await db.pool.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rowCount === 0,
