@@ -59,7 +59,7 @@ export type MessageHandler<T extends MessageType, Tx> = (message: Message<T>, tx
 /** One handler per message type the queue receives. */
 export type MessageHandlers<Types extends MessageType, Tx> = { [K in Types]: MessageHandler<K, Tx> };
 
-/** What the runner needs of the service's database: Prisma's `$transaction(fn, options)`. */
+/** What the runner needs of the service's database: `$transaction(fn, options)` of Prisma or of `pgDatabase`. */
 export interface TransactionalDatabase<Tx extends SqlTransaction> {
   $transaction<R>(fn: (tx: Tx) => Promise<R>, options?: { maxWait?: number; timeout?: number }): Promise<R>;
 }
@@ -68,7 +68,7 @@ export interface TransactionalDatabase<Tx extends SqlTransaction> {
 export interface ConsumerOptions<Types extends MessageType, Tx extends SqlTransaction> {
   /** e.g. `eventQueueName("search")`. Also the consumer's name in the inbox. */
   queue: string;
-  /** The service's Prisma client. */
+  /** The service's database: `pgDatabase(pool)` (plain pg) or its Prisma client. */
   db: TransactionalDatabase<Tx>;
   /** A handler for every type the queue receives (checked at start: a missing or extra handler is an error). */
   handlers: MessageHandlers<Types, Tx>;
@@ -97,7 +97,7 @@ export interface ConsumerOptions<Types extends MessageType, Tx extends SqlTransa
    */
   transactions?: number;
   /**
-   * Longest a handler's transaction may run.
+   * Longest a handler's transaction may run, and may wait for a connection (`timeout` and `maxWait`).
    * @default 30000
    */
   transactionTimeoutMs?: number;

@@ -17,7 +17,7 @@ export type { EventMetrics } from "./metrics.ts";
 export { FAULT_POINTS, createFaultInjector, noFaults } from "./faults.ts";
 export type { FaultPoint, FaultInjector } from "./faults.ts";
 export { EVENT_TABLES_SQL, EVENT_PRISMA_MODELS } from "./schema.ts";
-export { pgDatabase } from "./pg-database.ts";
+export { isTransactionTimeout, pgDatabase, TransactionTimeoutError } from "./pg-database.ts";
 export type { PgTransaction } from "./pg-database.ts";
 export { workerEnvShape } from "./worker-env.ts";
 export type { WorkerEnv } from "./worker-env.ts";
