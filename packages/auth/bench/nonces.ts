@@ -8,6 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+// The shared micro-benchmark loop (interleaved rounds, medians) lives with @ecom/observability's benchmark.
+import { interleavedRounds, loadLine, median } from "@ecom/observability/bench/micro";
 import { createNonceSource, createRequestSigner, devMasterKeyring, pairKeyringFromMaster } from "../src/index.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "9" }, calls: { type: "string", default: "200000" } } });
@@ -33,24 +35,10 @@ const cases: Record<string, () => void> = {
   "sign() whole call (now)": () => void (sink += sign(request)["x-ecom-nonce"]!.length),
 };
 
-const samples = new Map<string, number[]>(Object.keys(cases).map((name) => [name, []]));
-for (const fn of Object.values(cases)) for (let i = 0; i < 10_000; i++) fn(); // warm-up
-const load = loadavg()[0]!.toFixed(1);
-for (let round = 0; round < rounds; round++) {
-  // Rotate the order each round so no case always runs first (after GC, with a cold cache).
-  const names = Object.keys(cases);
-  for (let k = 0; k < names.length; k++) {
-    const name = names[(k + round) % names.length]!;
-    const fn = cases[name]!;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < calls; i++) fn();
-    samples.get(name)!.push(Number(process.hrtime.bigint() - start) / calls);
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const load = loadavg()[0]!;
+const samples = interleavedRounds(cases, { rounds, calls, warmup: 10_000 });
 const before = median(samples.get("nonce: randomBytes(16) (before)")!);
-console.log(`${rounds} interleaved rounds of ${calls} calls, load average ${load} -> ${loadavg()[0]!.toFixed(1)}\n`);
+console.log(`${rounds} interleaved rounds of ${calls} calls, ${loadLine(load)}\n`);
 console.log("| case | ns per call (median) | min-max | vs randomBytes(16) |");
 console.log("| --- | ---: | ---: | ---: |");
 for (const [name, xs] of samples) {
