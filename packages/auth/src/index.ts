@@ -15,6 +15,7 @@ export {
   pairKeyring,
   pairKeyringFromMaster,
   bodyDigest,
+  createNonceSource,
   createRequestSigner,
   createRequestVerifier,
   SignatureError,

@@ -20,7 +20,7 @@
  * Rotation: a keyring holds several keys, each with an id (`kid1:<base64url>,kid2:<base64url>`). The first signs,
  * any verifies; the key id travels in a header. Derived keyrings keep the master's key ids.
  */
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, hkdfSync, randomBytes, randomFillSync, timingSafeEqual } from "node:crypto";
 import type { Identity, Role } from "./identity.ts";
 import { IDENTITY_HEADERS } from "./identity.ts";
 
@@ -174,6 +174,34 @@ export interface RequestToSign {
   headers: Readonly<Record<string, string>>;
 }
 
+/** Bytes of CSPRNG output in one nonce (128 bits). */
+const NONCE_BYTES = 16;
+
+/**
+ * A source of request nonces: 16 bytes of CSPRNG output each, base64url (22 characters, the wire format the
+ * verifier's NONCE pattern accepts). The bytes are drawn `poolBytes` at a time with `randomFillSync` and handed out
+ * in 16-byte slices, each slice once, then the pool is refilled: the entropy cache Node keeps for `randomUUID`. One
+ * `randomBytes(16)` per subgraph call allocated a buffer and entered the CSPRNG every time (about 5% of the call
+ * path's CPU in the gateway's profile); the nonces are as random as before, only fetched in bulk.
+ * @param poolBytes multiple of 16, at least 16. @default 4096
+ */
+export function createNonceSource(poolBytes = 4096): () => string {
+  if (!Number.isInteger(poolBytes) || poolBytes < NONCE_BYTES || poolBytes % NONCE_BYTES !== 0)
+    throw new Error(`poolBytes must be a positive multiple of ${NONCE_BYTES}, got ${poolBytes}`);
+  const pool = Buffer.allocUnsafeSlow(poolBytes);
+  // At the end: the first call fills the pool, so a signer that never signs draws nothing.
+  let offset = poolBytes;
+  return () => {
+    if (offset === poolBytes) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    const start = offset;
+    offset += NONCE_BYTES;
+    return pool.toString("base64url", start, offset);
+  };
+}
+
 /** Options of {@link createRequestSigner}. */
 export interface RequestSignerOptions {
   /** The signing process's name (`gateway`, `orders`). */
@@ -193,9 +221,10 @@ export function createRequestSigner(options: RequestSignerOptions): (request: Re
   const signing = options.keys[0];
   if (!signing) throw new Error("an empty keyring cannot sign");
   const now = options.now ?? Date.now;
+  const nextNonce = createNonceSource();
   return (request) => {
     const timestamp = String(Math.floor(now()));
-    const nonce = randomBytes(16).toString("base64url");
+    const nonce = nextNonce();
     const signature = mac(signing.key, {
       caller: options.caller,
       target: options.target,

@@ -1,8 +1,9 @@
 import type * as NodeCrypto from "node:crypto";
-import { timingSafeEqual } from "node:crypto";
+import { randomFillSync, timingSafeEqual } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import {
   bodyDigest,
+  createNonceSource,
   createRequestSigner,
   createRequestVerifier,
   devMasterKeyring,
@@ -21,10 +22,11 @@ import {
   type SignatureFailure,
 } from "@ecom/auth";
 
-// Spy on the comparison the module uses, to prove the HMAC is compared in constant time on equal lengths.
+// Spy on the comparison the module uses, to prove the HMAC is compared in constant time on equal lengths, and on
+// the CSPRNG fill, to prove the nonce pool is refilled once per pool used up.
 vi.mock("node:crypto", async (importOriginal) => {
   const actual = await importOriginal<typeof NodeCrypto>();
-  return { ...actual, default: actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
+  return { ...actual, default: actual, timingSafeEqual: vi.fn(actual.timingSafeEqual), randomFillSync: vi.fn(actual.randomFillSync) };
 });
 
 const master: Keyring = [generateMasterKey("k1")];
@@ -170,6 +172,43 @@ describe("keyrings", () => {
     const b = pairKeyringFromMaster(master, "payments", "orders")[0]!.key;
     expect(a.equals(b)).toBe(false);
     expect(a).toHaveLength(32);
+  });
+});
+
+describe("nonces", () => {
+  const WIRE = /^[A-Za-z0-9_-]{22}$/;
+
+  it("gives every signed request its own 128-bit base64url nonce", () => {
+    const sign = createRequestSigner({ caller: "gateway", target: "orders", keys: pairKeyringFromMaster(master, "gateway", "orders") });
+    // 4 KiB pools hold 256 nonces: 1,000 calls cross three refills.
+    const nonces = Array.from(
+      { length: 1000 },
+      () => sign({ method: "POST", path: "/graphql", body, headers: {} })[SIGNATURE_HEADERS.nonce]!,
+    );
+    expect(new Set(nonces).size).toBe(1000);
+    for (const nonce of nonces) {
+      expect(nonce).toMatch(WIRE);
+      expect(Buffer.from(nonce, "base64url")).toHaveLength(16);
+    }
+  });
+
+  it("hands out each 16-byte slice of the pool once and refills it when used up, across the boundary", () => {
+    const fill = vi.mocked(randomFillSync);
+    fill.mockClear();
+    const next = createNonceSource(48); // three nonces a pool
+    expect(fill).not.toHaveBeenCalled(); // nothing drawn before the first nonce
+    const nonces = Array.from({ length: 10 }, () => next());
+    expect(fill).toHaveBeenCalledTimes(4); // pools for nonces 1-3, 4-6, 7-9, 10
+    expect(new Set(nonces).size).toBe(10);
+    for (const nonce of nonces) expect(nonce).toMatch(WIRE);
+    // Every fill is of the one pool buffer; the nonce after a refill is its first 16 bytes.
+    const pool = fill.mock.calls[0]![0] as Buffer;
+    expect(fill.mock.calls.every(([buffer]) => buffer === pool)).toBe(true);
+    expect(Buffer.from(nonces[9]!, "base64url").equals(pool.subarray(0, 16))).toBe(true);
+  });
+
+  it("refuses a pool size that is not a positive multiple of 16", () => {
+    for (const size of [0, 8, 20, 1.5 * 16]) expect(() => createNonceSource(size)).toThrow(/multiple of 16/);
   });
 });
 

@@ -43,6 +43,8 @@ const handlers = createObservabilityHandlers({
   isShuttingDown: () => shuttingDown,
 });
 const middleware = createRequestMiddleware({ metrics });
+/** Responses of /events, by x-tag, for the test to answer. */
+const waiting = new Map<string, http.ServerResponse>();
 
 // A bare node server: the middleware, then the health routes, then two routes that log.
 const server = http.createServer((req, res) => {
@@ -62,6 +64,17 @@ const server = http.createServer((req, res) => {
           res.end(JSON.stringify(currentRequestContext()));
         }, 20);
       });
+      return;
+    }
+    if (path === "/events") {
+      // Listeners of the response's and the request's own stream events. The test answers from its own context
+      // (as a batch flushed by another request would), so they fire where no request's context is current.
+      const tag = String(req.headers["x-tag"]);
+      res.on("finish", () => logger.info({ step: "res finish", tag }, "events"));
+      res.once("close", () => logger.info({ step: "res close", tag }, "events"));
+      req.on("close", () => logger.info({ step: "req close", tag }, "events"));
+      req.resume();
+      waiting.set(tag, res);
       return;
     }
     if (path === "/hang") return; // never answers: the client gives up
@@ -218,6 +231,24 @@ describe("request and correlation ids", () => {
     expect(mine.map((l) => l["step"])).toEqual(["start", "body", "timer"]);
     for (const line of mine) {
       expect(line).toMatchObject({ service: "obs-test", requestId: ctx.requestId, correlationId: "corr-1", msg: "work", level: 30 });
+    }
+  });
+
+  it("puts both ids on lines written by 'finish' and 'close' listeners, even when the answer is sent from outside the request", async () => {
+    const tags = Array.from({ length: 4 }, (_, i) => `e-${i}-${Math.random()}`);
+    const sent = tags.map(async (tag, i) => {
+      const res = await fetch(`${base}/events`, { headers: { [CORRELATION_ID_HEADER]: `corr-e${i}`, "x-tag": tag } });
+      await res.text();
+      return { tag, requestId: res.headers.get(REQUEST_ID_HEADER), correlationId: `corr-e${i}` };
+    });
+    await expect.poll(() => tags.every((tag) => waiting.has(tag))).toBe(true);
+    expect(currentRequestContext()).toBeUndefined();
+    for (const tag of tags.reverse()) waiting.get(tag)!.end("ok");
+    for (const { tag, requestId, correlationId } of await Promise.all(sent)) {
+      await expect.poll(() => captured.lines.filter((l) => l["tag"] === tag).length).toBe(3);
+      const mine = captured.lines.filter((l) => l["tag"] === tag);
+      expect(mine.map((l) => l["step"]).sort()).toEqual(["req close", "res close", "res finish"]);
+      for (const line of mine) expect(line).toMatchObject({ requestId, correlationId });
     }
   });
 
