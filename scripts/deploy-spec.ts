@@ -169,15 +169,16 @@ interface Needs {
  * which connects from 127.0.0.6. Unset, the client address of every request would be that hop's, so the per-address
  * rate limits (login brute force, register-ip) would count every client of an ingress pod together. express walks
  * X-Forwarded-For from the right and stops at the first address it does not trust: trusting loopback (the sidecar)
- * and the private ranges (the ingress hop) makes that the address the ingress appended, the client's; what a
- * client wrote into the header itself lies further left and is never used. Not `true` (any client picks its address:
- * the gateway refuses it) and not a hop count (the sidecar adds a hop only in the canary overlay).
+ * and the private ranges (the ingress hop) makes that the address the ingress appended, the client's; what a client
+ * wrote into the header itself lies further left and is never used. Not `true` (any client picks its address: the
+ * gateway refuses it) and not a hop count (the canary overlay's sidecar is one more hop than the other overlays
+ * have).
  *
  * Its limit: any pod in the cluster's private ranges that reaches the gateway directly, not through the ingress, is
  * trusted too and can claim any address (the gateway's NetworkPolicy admits every namespace, because where the
  * ingress controller runs differs by cluster). An operator narrows it with an overlay patch of the ConfigMap
- * `ecom-gateway` that names the ingress controller's pod CIDR (`TRUST_PROXY: "loopback, 10.8.0.0/16"`) and, with it,
- * a NetworkPolicy that admits only the ingress controller's namespace. A pod network outside the private ranges
+ * `ecom-gateway` that names the ingress controller's pod CIDR (`TRUST_PROXY: "loopback, 10.8.0.0/16"`) and, with
+ * it, a NetworkPolicy that admits only the ingress controller's namespace. A pod network outside the private ranges
  * (e.g. 100.64.0.0/10) needs that patch too, or the ingress hop is not trusted and clients share its address.
  * docker-compose publishes the gateway directly (no proxy): there TRUST_PROXY stays unset.
  */
