@@ -162,9 +162,31 @@ interface Needs {
   env?: Record<string, string>;
 }
 
+/**
+ * TRUST_PROXY of the gateway in Kubernetes (express `trust proxy`, gateway/src/http-hygiene.ts). The gateway is a
+ * ClusterIP Service: every client reaches it through the ingress controller or the mesh's ingress gateway (a pod
+ * address, in the private ranges of the pod network), and in the canary overlay through its own Istio sidecar,
+ * which connects from 127.0.0.6. Unset, the client address of every request would be that hop's, so the per-address
+ * rate limits (login brute force, register-ip) would count every client of an ingress pod together. express walks
+ * X-Forwarded-For from the right and stops at the first address it does not trust: trusting loopback (the sidecar)
+ * and the private ranges (the ingress hop) makes that the address the ingress appended, the client's; what a client
+ * wrote into the header itself lies further left and is never used. Not `true` (any client picks its address: the
+ * gateway refuses it) and not a hop count (the canary overlay's sidecar is one more hop than the other overlays
+ * have).
+ *
+ * Its limit: any pod in the cluster's private ranges that reaches the gateway directly, not through the ingress, is
+ * trusted too and can claim any address (the gateway's NetworkPolicy admits every namespace, because where the
+ * ingress controller runs differs by cluster). An operator narrows it with an overlay patch of the ConfigMap
+ * `ecom-gateway` that names the ingress controller's pod CIDR (`TRUST_PROXY: "loopback, 10.8.0.0/16"`) and, with
+ * it, a NetworkPolicy that admits only the ingress controller's namespace. A pod network outside the private ranges
+ * (e.g. 100.64.0.0/10) needs that patch too, or the ingress hop is not trusted and clients share its address.
+ * docker-compose publishes the gateway directly (no proxy): there TRUST_PROXY stays unset.
+ */
+export const GATEWAY_TRUST_PROXY = "loopback, uniquelocal";
+
 const NEEDS: Record<string, Needs> = {
-  // Rate limits and caches live in Redis (packages/ratelimit).
-  gateway: { redis: true, env: { JWT_ISSUER: "ecom-users", JWT_AUDIENCE: "ecom-gateway" } },
+  // Rate limits and caches live in Redis (packages/ratelimit); the client address they key on: GATEWAY_TRUST_PROXY.
+  gateway: { redis: true, env: { JWT_ISSUER: "ecom-users", JWT_AUDIENCE: "ecom-gateway", TRUST_PROXY: GATEWAY_TRUST_PROXY } },
   users: { env: { JWT_ISSUER: "ecom-users", JWT_AUDIENCE: "ecom-gateway", JWT_TTL: "1h" } },
   // Orders reads product prices from the products subgraph when an order is placed (subgraphs/orders/src/env.ts).
   orders: { calls: { products: "PRODUCTS_URL" } },

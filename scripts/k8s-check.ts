@@ -292,6 +292,22 @@ function configEnv(c: Container, configMaps: Map<string, Labels>): Labels {
   return env;
 }
 
+/** The label that names a pod's role (k8s-manifests.ts LABELS.component; overlays keep it on their copies). */
+const COMPONENT_LABEL = "app.kubernetes.io/component";
+
+/**
+ * The gateway is reached through an ingress controller or a mesh ingress gateway: without TRUST_PROXY every client
+ * has that hop's address and shares its per-address rate limits; `true` lets any client pick its own address
+ * (scripts/deploy-spec.ts GATEWAY_TRUST_PROXY says which hops are trusted and why).
+ */
+function trustProxyProblems(owner: string, value: string | undefined): string[] {
+  const v = value?.trim();
+  if (v === undefined || v === "" || v === "false" || v === "0")
+    return [`${owner}: TRUST_PROXY is ${v ? v : "unset"}: behind the ingress every client would share the ingress pod's address`];
+  if (v === "true") return [`${owner}: TRUST_PROXY is true: any client could choose its address with X-Forwarded-For`];
+  return [];
+}
+
 /** Options of {@link policyProblems}. */
 export interface PolicyOptions {
   /** Secret name -> keys, from the Secret templates (Secrets are created outside kustomize). */
@@ -316,7 +332,7 @@ export function policyProblems(objects: K8sObject[], options: PolicyOptions): st
   }
   if (objects.some((o) => o.kind === "Secret")) problems.push("Secrets are rendered: real values never go through kustomize (k8s/secrets)");
 
-  for (const { owner, template } of pods) {
+  for (const { owner, labels, template } of pods) {
     const long = owner.startsWith("Deployment/");
     const containers = template.spec?.containers ?? [];
     if (containers.length === 0) problems.push(`${owner}: no containers`);
@@ -338,6 +354,7 @@ export function policyProblems(objects: K8sObject[], options: PolicyOptions): st
       if (!long) continue;
       const env = configEnv(c, configMaps);
       if (env["NODE_ENV"] !== "production") problems.push(`${owner}: NODE_ENV is not production`);
+      if (labels[COMPONENT_LABEL] === "gateway") problems.push(...trustProxyProblems(owner, env["TRUST_PROXY"]));
       const port = c.ports?.[0]?.containerPort;
       if (env["PORT"] !== String(port)) problems.push(`${owner}: PORT ${env["PORT"] ?? "(unset)"} is not the container port ${port}`);
       if (template.metadata?.annotations?.["prometheus.io/port"] !== String(port))

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "@ecom/observability";
-import { isSupergraphRejectedError, type SupergraphRejectedError } from "../src/supergraph.ts";
+import { rejectionOf } from "@ecom/testing";
+import { isSupergraphRejectedError } from "../src/supergraph.ts";
 import { watchSupergraphFile } from "../src/supergraph-watcher.ts";
 import {
   ACCOUNTS_SDL,
@@ -17,16 +18,6 @@ import {
   startRawSubgraph,
   type FixtureSubgraph,
 } from "./helpers.ts";
-
-async function refusal(promise: Promise<unknown>): Promise<SupergraphRejectedError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isSupergraphRejectedError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the reload to be refused");
-}
 
 /** The value of one series of a Prometheus text exposition (0 when absent). */
 function series(text: string, name: string, labels: string): number {
@@ -93,14 +84,17 @@ describe("supergraph reload", () => {
     const servingId = gateway.supergraph.current().id;
     const before = await (await fetch(`${gateway.origin}/metrics`)).text();
 
-    const garbage = await refusal(gateway.supergraph.reload("type Query {", "broken.graphql"));
+    const garbage = await rejectionOf(gateway.supergraph.reload("type Query {", "broken.graphql"), isSupergraphRejectedError);
     expect(garbage.reason).toBe("unparsable");
     expect(garbage.message).toContain("broken.graphql");
-    const plainSchema = await refusal(gateway.supergraph.reload("type Query { hello: String }", "plain.graphql"));
+    const plainSchema = await rejectionOf(
+      gateway.supergraph.reload("type Query { hello: String }", "plain.graphql"),
+      isSupergraphRejectedError,
+    );
     expect(plainSchema.reason).toBe("invalid");
     // A real supergraph with a subgraph that has neither a URL nor an override.
     const orphan = composeFixture({ accounts: ACCOUNTS_SDL, orphan: LEGACY_SDL }).replace('url: "http://placeholder/orphan"', 'url: ""');
-    const noUrl = await refusal(gateway.supergraph.reload(orphan, "no-url.graphql"));
+    const noUrl = await rejectionOf(gateway.supergraph.reload(orphan, "no-url.graphql"), isSupergraphRejectedError);
     expect(noUrl).toMatchObject({ reason: "invalid", details: expect.stringContaining("orphan") });
 
     expect(gateway.supergraph.current().id).toBe(servingId);

@@ -8,8 +8,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import express, { type Request } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deployTargets, OTLP_COLLECTOR } from "../../scripts/deploy-spec.ts";
+import { z } from "@ecom/config";
+import { applyHttpHygiene, httpHygieneEnv } from "../../gateway/src/http-hygiene.ts";
+import { deployTargets, GATEWAY_TRUST_PROXY, OTLP_COLLECTOR } from "../../scripts/deploy-spec.ts";
 import { checkK8s, policyProblems, readSecretTemplates, ROOT, type CheckResult, type K8sObject } from "../../scripts/k8s-check.ts";
 import { generatedFiles, staleFiles } from "../../scripts/k8s-generate.ts";
 import { GATEWAY_NODE_OPTIONS } from "../../scripts/topology.ts";
@@ -177,6 +180,27 @@ describe("the policy over the rendered objects", () => {
     expect(problems).toContain("Deployment/search: Secret ecom-search key API_KEY has no template in k8s/secrets");
   });
 
+  it("rejects a gateway without TRUST_PROXY, with it off, or trusting every proxy", () => {
+    const canary = rendered("overlays/canary");
+    const config = find(canary, "ConfigMap", "ecom-gateway")["data"] as Record<string, string>;
+    delete config["TRUST_PROXY"];
+    const unset = (owner: string) =>
+      `${owner}: TRUST_PROXY is unset: behind the ingress every client would share the ingress pod's address`;
+    // Both tracks read the one ConfigMap: both are named.
+    expect(problemsOf(canary)).toEqual(expect.arrayContaining([unset("Deployment/gateway"), unset("Deployment/gateway-canary")]));
+
+    const prod = rendered("overlays/prod");
+    (find(prod, "ConfigMap", "ecom-gateway")["data"] as Record<string, string>)["TRUST_PROXY"] = "true";
+    expect(problemsOf(prod)).toContain("Deployment/gateway: TRUST_PROXY is true: any client could choose its address with X-Forwarded-For");
+
+    // A literal env entry of the container overrides the ConfigMap (as Kubernetes applies them).
+    const blueGreen = rendered("overlays/blue-green");
+    find(blueGreen, "Deployment", "gateway-green").spec.template.spec.containers[0].env.push({ name: "TRUST_PROXY", value: "false" });
+    const problems = problemsOf(blueGreen);
+    expect(problems).toContainEqual(expect.stringMatching(/^Deployment\/gateway-green: TRUST_PROXY is false: /));
+    expect(problems.filter((p) => p.includes("TRUST_PROXY"))).toHaveLength(1);
+  });
+
   it("rejects canary weights that do not sum to 100 and a subset that selects no pods", () => {
     const objects = rendered("overlays/canary");
     const http = find(objects, "VirtualService", "gateway").spec.http;
@@ -306,4 +330,66 @@ describe("the processes' configuration", () => {
       }
     });
   }
+});
+
+describe("the gateway's TRUST_PROXY in Kubernetes", () => {
+  // Parsed by the gateway's own validator and applied by its own setup (applyHttpHygiene), as at boot.
+  const trustProxy = z.object({ TRUST_PROXY: httpHygieneEnv.TRUST_PROXY }).parse({ TRUST_PROXY: GATEWAY_TRUST_PROXY }).TRUST_PROXY;
+  const gatewayApp = express();
+  applyHttpHygiene(gatewayApp, { development: false, trustProxy });
+  /**
+   * `req.ip` of express's own request of `app` for a connection from `peer` carrying `forwardedFor`. A request
+   * object, not a socket: a test over loopback can only connect from 127.0.0.1, and the addresses at stake are the
+   * pod network's.
+   */
+  const clientAddress = (peer: string, forwardedFor?: string, app = gatewayApp): string | undefined => {
+    const req = Object.create(app.request) as Request;
+    Object.defineProperty(req, "headers", { value: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor } });
+    Object.defineProperty(req, "socket", { value: { remoteAddress: peer } });
+    return req.ip;
+  };
+  const podLabels = (o: K8sObject): Record<string, string> => find([o], o.kind, o.metadata.name).spec.template.metadata.labels ?? {};
+
+  it("is set in every overlay's gateway Deployments from the one value of deploy-spec.ts", () => {
+    expect(trustProxy).toBe("loopback, uniquelocal");
+    for (const overlay of Object.keys(result.rendered)) {
+      const objects = rendered(overlay);
+      const gateways = objects.filter((o) => o.kind === "Deployment" && podLabels(o)[LABELS.component] === "gateway");
+      expect(gateways.length, overlay).toBeGreaterThan(0);
+      for (const d of gateways) {
+        const refs = (find(objects, "Deployment", d.metadata.name).spec.template.spec.containers[0].envFrom ?? []) as Array<{
+          configMapRef?: { name: string };
+        }>;
+        const values = refs.flatMap((r) =>
+          r.configMapRef ? [(find(objects, "ConfigMap", r.configMapRef.name)["data"] as Record<string, string>)["TRUST_PROXY"]] : [],
+        );
+        expect(values, `${overlay} ${d.metadata.name}`).toContain(GATEWAY_TRUST_PROXY);
+      }
+    }
+  });
+
+  it("takes the address the ingress appended, never one a client wrote, also through the canary's Istio sidecar", () => {
+    const ingressPod = "10.244.1.7";
+    // The ingress controller appends the client's address to whatever the client sent.
+    expect(clientAddress(ingressPod, "203.0.113.9")).toBe("203.0.113.9");
+    expect(clientAddress(ingressPod, "6.6.6.6, 203.0.113.9")).toBe("203.0.113.9");
+    // A client claiming a private (trusted) address gets nowhere: the ingress's entry is the rightmost untrusted one.
+    expect(clientAddress(ingressPod, "10.0.0.1, 203.0.113.9")).toBe("203.0.113.9");
+    // The canary's sidecar connects from 127.0.0.6 (with or without the ingress hop's own address appended).
+    expect(clientAddress("127.0.0.6", "6.6.6.6, 203.0.113.9")).toBe("203.0.113.9");
+    expect(clientAddress("127.0.0.6", `6.6.6.6, 203.0.113.9, ${ingressPod}`)).toBe("203.0.113.9");
+    // IPv6 pod networks (fd00::/8 is unique-local).
+    expect(clientAddress("fd00:10:244::7", "2001:db8::1")).toBe("2001:db8::1");
+    // A peer outside the trusted ranges is the client, whatever it sends.
+    expect(clientAddress("198.51.100.4", "1.2.3.4")).toBe("198.51.100.4");
+    expect(clientAddress(ingressPod)).toBe(ingressPod);
+  });
+
+  it("trusts any pod of the private ranges that calls the gateway directly (the limit deploy-spec.ts documents)", () => {
+    // Why an operator narrows TRUST_PROXY to the ingress controller's CIDR when other workloads share the cluster.
+    expect(clientAddress("10.244.3.3", "1.2.3.4")).toBe("1.2.3.4");
+    const narrowed = express().set("trust proxy", "loopback, 10.244.1.0/24");
+    expect(clientAddress("10.244.3.3", "1.2.3.4", narrowed)).toBe("10.244.3.3");
+    expect(clientAddress("10.244.1.7", "1.2.3.4", narrowed)).toBe("1.2.3.4");
+  });
 });

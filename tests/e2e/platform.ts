@@ -16,6 +16,13 @@
  *
  * `stop` stops whatever was started so far, also when `start` failed or is still running (a hook timeout), so
  * that a failing test never leaves a process or a database behind.
+ *
+ * Every process of a platform reads the control plane (live configuration, service registry, request nonces, and
+ * through the gateway's default the rate-limit counters) under {@link Platform.controlPlanePrefix}, a prefix of its
+ * own under the test run's: under the default `ecom:` an `npm run config set` run by anyone on the machine, or by
+ * another test, would reach this platform's gateway. A test that sets live configuration on purpose runs the CLI
+ * with `CONTROL_PLANE_PREFIX=<platform.controlPlanePrefix>` (scripts/config.ts and `npm run show` read it from the
+ * environment), or `runConfigCli` over a store with that prefix.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -97,6 +104,8 @@ export interface Platform {
   readonly workers: Readonly<Partial<Record<SubgraphName, RunningWorker>>>;
   /** The BullMQ key prefix of this platform's queues. */
   readonly queuePrefix: string;
+  /** CONTROL_PLANE_PREFIX of every process of this platform (live configuration, registry, nonces, rate limits). */
+  readonly controlPlanePrefix: string;
   /** A typed client of the gateway (anonymous). */
   client(): Client;
   /** A client signed in as a demo user (password {@link DEMO_PASSWORD}), with the user's id. */
@@ -141,6 +150,9 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
   const subgraphs = {} as Record<SubgraphName, RunningSubgraph>;
   const workers: Partial<Record<SubgraphName, RunningWorker>> = {};
   const queuePrefix = `${run.redisPrefix}e2e${randomBytes(3).toString("hex")}`;
+  const controlPlanePrefix = `${queuePrefix}:`;
+  // The control plane of this platform only, in every process that reads it (see the module comment).
+  const controlPlaneEnv = { REDIS_URL: run.redisUrl, CONTROL_PLANE_PREFIX: controlPlanePrefix };
   let gateway: RunningProcess | undefined;
   let gatewayOrigin = "";
   let stopped = false;
@@ -174,8 +186,8 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
   async function launchSubgraph(name: SubgraphName, db: TestDatabase, env: Record<string, string>): Promise<void> {
     const proc = await startService(name, {
       logLevel,
-      // The replay check's nonces live in the run's Redis.
-      env: { DATABASE_URL: db.url, REDIS_URL: run.redisUrl, ...signingEnvOf(name), ...env },
+      // The replay check's nonces live under the platform's control-plane prefix.
+      env: { DATABASE_URL: db.url, ...controlPlaneEnv, ...signingEnvOf(name), ...env },
       readyPath: "/health/ready",
       onSpawn: track,
     });
@@ -192,7 +204,7 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
       logLevel,
       env: {
         DATABASE_URL: db.url,
-        REDIS_URL: run.redisUrl,
+        ...controlPlaneEnv,
         QUEUE_PREFIX: queuePrefix,
         RELAY_POLL_INTERVAL: "250ms",
         EVENTS_BACKOFF: "200ms",
@@ -216,6 +228,7 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
     subgraphs,
     workers,
     queuePrefix,
+    controlPlanePrefix,
 
     async start() {
       // orders prices new orders with an _entities call to products: it starts once products listens.
@@ -238,8 +251,9 @@ export function createPlatform(run: TestRunInfo, options: PlatformOptions = {}):
           JWKS_URL: `${subgraphs.users.origin}/.well-known/jwks.json`,
           // A loaded 2-core machine answers slower than a laptop: no spurious SUBGRAPH_UNAVAILABLE.
           SUBGRAPH_TIMEOUT: "20s",
-          // Rate-limit counters of this platform only (other files' gateways share the Redis and the address).
-          RATE_LIMIT_PREFIX: `${queuePrefix}:ratelimit:`,
+          // Live configuration of this platform only; its rate-limit counters default to <prefix>ratelimit: (other
+          // files' gateways share the Redis and the address).
+          ...controlPlaneEnv,
           ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [subgraphUrlVariable(name), subgraphs[name].url])),
           ...(await options.gatewayEnv?.(subgraphs)),
         },
