@@ -1,6 +1,8 @@
 import { demoProducts } from "@ecom/demo-data";
 import { createTestDatabase } from "@ecom/testing";
 import { describe, expect, inject, it } from "vitest";
+import { createDatabase } from "../src/datasources/prisma.ts";
+import { StockRepository } from "../src/datasources/stock.ts";
 import { seed } from "../src/seed.ts";
 import { ADMIN, CUSTOMER, codesOf, sql, startInventory } from "./support.ts";
 
@@ -183,6 +185,51 @@ describe("restock", () => {
     const res = await api.gql(RESTOCK, { productId: stocked.id, quantity: 1_000_000 }, ADMIN);
     expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
     expect(await stockItem(db.url, stocked.id)).toEqual({ on_hand: 2147000000, reserved: 0, version: 0 });
+  });
+});
+
+describe("restock of a product announced while it runs", () => {
+  it("restocks a product whose stock item was committed between its UPDATE and its check, rather than calling it an overflow", async () => {
+    await using db = await createTestDatabase(run, "inventory");
+    const database = createDatabase(db.url);
+    try {
+      const productId = "6f1c2a57-0000-4000-8000-0000000000aa";
+      // The race of a restock sent right after createProduct: product.created.v1's consumer commits the stock item
+      // after the restock's UPDATE found no row and before its next statement. The hook makes that ordering exact:
+      // after the transaction's first statement, another connection creates the row and commits.
+      let statements = 0;
+      const racing = new Proxy(database.prisma, {
+        get(target, key, receiver) {
+          if (key !== "$transaction") return Reflect.get(target, key, receiver) as unknown;
+          return (fn: (tx: unknown) => Promise<unknown>, options?: unknown) =>
+            target.$transaction(async (tx) => {
+              const txProxy = new Proxy(tx, {
+                get(t, k, r) {
+                  const value = Reflect.get(t, k, r) as unknown;
+                  if (k !== "$queryRaw" || typeof value !== "function") return value;
+                  return async (...args: unknown[]) => {
+                    const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+                    if (++statements === 1)
+                      await sql(
+                        db.url,
+                        "INSERT INTO stock_items (product_id, on_hand, reserved, version, updated_at) VALUES ($1, 0, 0, 0, now())",
+                        [productId],
+                      );
+                    return result;
+                  };
+                },
+              });
+              return fn(txProxy);
+            }, options as never);
+        },
+      });
+      const result = await new StockRepository(racing).restock(productId, 7);
+      expect(result).toEqual({ kind: "restocked", item: { id: productId, onHand: 7, reserved: 0 } });
+      expect(statements).toBeGreaterThanOrEqual(2);
+      expect(await stockItem(db.url, productId)).toEqual({ on_hand: 7, reserved: 0, version: 1 });
+    } finally {
+      await database.close();
+    }
   });
 });
 

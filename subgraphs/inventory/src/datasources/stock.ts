@@ -58,13 +58,21 @@ export class StockRepository {
    */
   async restock(productId: string, quantity: number): Promise<RestockResult> {
     return this.prisma.$transaction(async (tx) => {
-      const [item] = await tx.$queryRaw<StockRecord[]>`
+      const increment = () => tx.$queryRaw<StockRecord[]>`
         UPDATE stock_items SET on_hand = on_hand + ${quantity}::int, version = version + 1, updated_at = now()
         WHERE product_id = ${productId}::uuid AND on_hand <= ${MAX_ON_HAND}::int - ${quantity}::int
         RETURNING product_id::text AS "id", on_hand AS "onHand", reserved`;
+      let [item] = await increment();
       if (!item) {
-        const known = await tx.stockItem.findUnique({ where: { productId }, select: { productId: true } });
-        return known ? { kind: "overflow" } : { kind: "unknown-product" };
+        // Nothing changed: the product is unknown, the stock would overflow, or its stock item was created (by
+        // product.created.v1) after the UPDATE's snapshot. Under READ COMMITTED this statement sees such a row, so
+        // decide under its lock rather than calling a just-announced product's restock an overflow.
+        const [row] = await tx.$queryRaw<Array<{ onHand: number }>>`
+          SELECT on_hand AS "onHand" FROM stock_items WHERE product_id = ${productId}::uuid FOR UPDATE`;
+        if (!row) return { kind: "unknown-product" };
+        if (row.onHand > MAX_ON_HAND - quantity) return { kind: "overflow" };
+        [item] = await increment();
+        if (!item) return { kind: "overflow" };
       }
       await outbox.write(tx, {
         type: "stock.changed.v1",
