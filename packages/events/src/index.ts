@@ -22,4 +22,4 @@ export type { PgTransaction } from "./pg-database.ts";
 export { workerEnvShape } from "./worker-env.ts";
 export type { WorkerEnv } from "./worker-env.ts";
 export { createWorkerRuntime } from "./worker-runtime.ts";
-export type { WorkerRuntime, WorkerRuntimeOptions } from "./worker-runtime.ts";
+export type { ConsumeOptions, WorkerRuntime, WorkerRuntimeOptions } from "./worker-runtime.ts";

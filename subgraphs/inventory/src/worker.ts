@@ -30,7 +30,8 @@ runtime.consume(eventQueueName("inventory"), db.prisma, createInventoryHandlers(
 // pool they skip Prisma's interactive-transaction machinery, which cost about six times the CPU of the statements
 // themselves here (bench:saga, README).
 const sql = pgDatabase(db.pool);
-runtime.consume(commandQueueName("inventory"), sql, createReservationHandlers());
+// One command a transaction: reservations of different orders lock the same stock items (ConsumeOptions.maxBatchSize).
+runtime.consume(commandQueueName("inventory"), sql, createReservationHandlers(), { maxBatchSize: 1 });
 runtime.relay();
 const expiry = createReservationExpiry({
   db: sql,

@@ -30,7 +30,8 @@ const checkout = createCheckout(checkoutOptionsOf(env), { logger, registry: metr
 // themselves here (bench:saga, README).
 const sql = pgDatabase(db.pool);
 const runtime = createWorkerRuntime({ service: "orders", env, logger, metrics, db });
-runtime.consume(eventQueueName("orders"), sql, checkout.handlers());
+// One message a transaction: the saga handlers lock their order and saga rows (see ConsumeOptions.maxBatchSize).
+runtime.consume(eventQueueName("orders"), sql, checkout.handlers(), { maxBatchSize: 1 });
 runtime.relay();
 const timer = createSagaTimer({
   orchestrators: [checkout],

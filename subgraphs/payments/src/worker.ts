@@ -25,7 +25,8 @@ const runtime = createWorkerRuntime({ service: "payments", env, logger, metrics,
 // The charge and refund are raw SQL (datasources/payments.ts): on plain pg transactions of the same pool they skip
 // Prisma's interactive-transaction machinery, which cost about six times the CPU of the statements themselves here
 // (bench:saga, README).
-runtime.consume(commandQueueName("payments"), pgDatabase(db.pool), createCheckoutHandlers());
+// One command a transaction, as the other saga participants (ConsumeOptions.maxBatchSize).
+runtime.consume(commandQueueName("payments"), pgDatabase(db.pool), createCheckoutHandlers(), { maxBatchSize: 1 });
 runtime.relay();
 const { url } = await runtime.start();
 logger.info({ url }, "payments worker ready");
