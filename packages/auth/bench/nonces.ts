@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 // The shared micro-benchmark loop (interleaved rounds, medians) lives with @ecom/observability's benchmark.
-import { interleavedRounds, loadLine, median } from "@ecom/observability/bench/micro";
+import { interleavedRounds, loadLine, median } from "../../../scripts/bench/micro.ts";
 import { createNonceSource, createRequestSigner, devMasterKeyring, pairKeyringFromMaster } from "../src/index.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "9" }, calls: { type: "string", default: "200000" } } });

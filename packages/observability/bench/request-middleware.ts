@@ -18,7 +18,7 @@ import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createMetrics, currentRequestContext } from "../src/index.ts";
-import { interleavedRounds, loadLine, median } from "./micro.ts";
+import { interleavedRounds, loadLine, median } from "../../../scripts/bench/micro.ts";
 import { createRequestMiddleware } from "../src/http.ts";
 
 const { values } = parseArgs({
